@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/render"
+)
+
+func renderCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "render",
+		Usage:     "compile descriptors into Nomad jobs, Vault policies and Consul intentions",
+		ArgsUsage: "PATH...",
+		Description: `Without -o, prints the artifacts of the chosen format to stdout, each after a
+"# Source: <service>/<file>" line. With -o DIR, writes per service
+DIR/<service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json
+(Nomad >= 1.7) and intentions.hcl, each atomically.`,
+		Flags: append(varFlags(),
+			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write files under `DIR` instead of printing"},
+			&ucli.StringFlag{Name: "format", Value: "hcl", Usage: "what to print without -o: `hcl` or json"},
+			&ucli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "only render `NAME` (repeatable)"},
+		),
+		Action: runRender,
+	}
+}
+
+func runRender(c *ucli.Context) error {
+	format := c.String("format")
+	if format != "hcl" && format != "json" {
+		return usageErrorf("--format must be hcl or json, not %q", format)
+	}
+	st, p, diags, err := loadStack(c)
+	if err != nil {
+		return err
+	}
+	printDiagnostics(c, c.App.ErrWriter, p, diags)
+	if diags.HasErrors() {
+		return silentExit(ExitError)
+	}
+	if only := c.StringSlice("service"); len(only) > 0 {
+		keep := st.Services[:0:0]
+		for _, name := range only {
+			svc := st.Service(name)
+			if svc == nil {
+				var names []string
+				for _, s := range st.Services {
+					names = append(names, s.Name)
+				}
+				return usageErrorf("--service %q: no such service in the stack (have: %s)", name, strings.Join(names, ", "))
+			}
+			keep = append(keep, svc)
+		}
+		// Intentions need every caller, so compile the whole stack and
+		// filter the output.
+		bundle := compile.Compile(st)
+		filtered := bundle.Services[:0:0]
+		for _, s := range bundle.Services {
+			for _, k := range keep {
+				if s.Name == k.Name {
+					filtered = append(filtered, s)
+				}
+			}
+		}
+		bundle.Services = filtered
+		return emit(c, bundle, format)
+	}
+	return emit(c, compile.Compile(st), format)
+}
+
+func emit(c *ucli.Context, bundle *compile.Bundle, format string) error {
+	files, err := render.Files(bundle)
+	if err != nil {
+		return err
+	}
+	if dir := c.String("output"); dir != "" {
+		for _, f := range files {
+			path := filepath.Join(dir, filepath.FromSlash(f.Path))
+			if err := render.WriteFileAtomic(path, f.Content, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %s\n", path)
+		}
+		return nil
+	}
+	first := true
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, "."+format) {
+			continue
+		}
+		if !first {
+			fmt.Fprintln(c.App.Writer)
+		}
+		first = false
+		fmt.Fprintf(c.App.Writer, "# Source: %s\n", f.Path)
+		if _, err := c.App.Writer.Write(f.Content); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package compile
+
+import (
+	"sort"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/stackctl/stackctl/internal/spec"
+)
+
+// Compile builds the bundle for a validated stack.
+func Compile(st *spec.Stack) *Bundle {
+	b := &Bundle{Settings: st.Settings}
+	callers := callersByService(st)
+	for _, s := range st.Services {
+		out := &Service{Name: s.Name, Job: Job(st.Settings, s)}
+		if len(s.Secrets) > 0 {
+			out.VaultPolicy = Policy(st.Settings, s)
+			if st.Settings.NomadVersion.AtLeast(1, 7) {
+				out.VaultRole = Role(st.Settings, s)
+			}
+		}
+		out.Intentions = Intentions(st.Settings, s, callers[s.Name])
+		b.Services = append(b.Services, out)
+	}
+	return b
+}
+
+// callersByService inverts the upstream graph: who may call each service.
+func callersByService(st *spec.Stack) map[string][]string {
+	callers := map[string][]string{}
+	for _, s := range st.Services {
+		for _, u := range s.Upstreams {
+			callers[u.Service] = append(callers[u.Service], s.Name)
+		}
+	}
+	for _, c := range callers {
+		sort.Strings(c)
+	}
+	return callers
+}
+
+// TraefikService is the Consul name Traefik's Connect-aware catalog provider
+// uses as its mesh identity.
+const TraefikService = "traefik"
+
+// Intentions returns the service-intentions entry that allows exactly the
+// declared callers (and Traefik, for exposed services). The mesh's
+// default-deny entry for "*" lives in policies/; a nil result means nobody
+// may call the service.
+func Intentions(set spec.Settings, s *spec.Service, callers []string) *consul.ServiceIntentionsConfigEntry {
+	sources := append([]string(nil), callers...)
+	if len(s.Exposes) > 0 {
+		sources = append(sources, TraefikService)
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	sort.Strings(sources)
+	e := &consul.ServiceIntentionsConfigEntry{
+		Kind: consul.ServiceIntentions,
+		Name: s.Name,
+		Meta: map[string]string{MetaManagedBy: ManagedBy, MetaStack: set.Name},
+	}
+	for _, src := range sources {
+		e.Sources = append(e.Sources, &consul.SourceIntention{
+			Name:   src,
+			Action: consul.IntentionActionAllow,
+			Type:   consul.IntentionSourceConsul,
+		})
+	}
+	return e
+}

@@ -1,0 +1,163 @@
+package spec
+
+import (
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// evalContext exposes var.<name> and a small set of pure string and
+// collection functions; nothing that reads files, the clock or the network,
+// so the same inputs always decode to the same stack.
+func evalContext(values map[string]cty.Value) *hcl.EvalContext {
+	vars := cty.EmptyObjectVal
+	if len(values) > 0 {
+		vars = cty.ObjectVal(values)
+	}
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": vars},
+		Functions: map[string]function.Function{
+			"upper":     stdlib.UpperFunc,
+			"lower":     stdlib.LowerFunc,
+			"format":    stdlib.FormatFunc,
+			"join":      stdlib.JoinFunc,
+			"split":     stdlib.SplitFunc,
+			"replace":   stdlib.ReplaceFunc,
+			"trimspace": stdlib.TrimSpaceFunc,
+			"concat":    stdlib.ConcatFunc,
+			"coalesce":  stdlib.CoalesceFunc,
+			"merge":     stdlib.MergeFunc,
+			"min":       stdlib.MinFunc,
+			"max":       stdlib.MaxFunc,
+		},
+	}
+}
+
+// attrs decodes attribute values with one evaluation context, collecting
+// diagnostics instead of stopping at the first.
+type attrs struct {
+	ctx   *hcl.EvalContext
+	diags hcl.Diagnostics
+}
+
+// value evaluates a; ok is false when it failed or is null.
+func (d *attrs) value(a *hcl.Attribute, ty cty.Type, what string) (cty.Value, bool) {
+	val, diags := a.Expr.Value(d.ctx)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if val.IsNull() {
+		return cty.NilVal, false
+	}
+	if !val.IsWhollyKnown() {
+		d.diags = append(d.diags, invalidValueDiag(what, "The value is not known; only variables and literal values can be used here.", a.Expr.Range()))
+		return cty.NilVal, false
+	}
+	conv, err := convert.Convert(val, ty)
+	if err != nil {
+		d.diags = append(d.diags, invalidValueDiag(what,
+			fmt.Sprintf("%s must be %s: %s.", a.Name, ty.FriendlyName(), err), a.Expr.Range()))
+		return cty.NilVal, false
+	}
+	return conv, true
+}
+
+func (d *attrs) str(a *hcl.Attribute, dst *string) bool {
+	if a == nil {
+		return false
+	}
+	v, ok := d.value(a, cty.String, a.Name)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+func (d *attrs) boolean(a *hcl.Attribute, dst *bool) bool {
+	if a == nil {
+		return false
+	}
+	v, ok := d.value(a, cty.Bool, a.Name)
+	if ok {
+		*dst = v.True()
+	}
+	return ok
+}
+
+// integer decodes a whole number within [min, max].
+func (d *attrs) integer(a *hcl.Attribute, dst *int, min, max int) bool {
+	if a == nil {
+		return false
+	}
+	v, ok := d.value(a, cty.Number, a.Name)
+	if !ok {
+		return false
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		d.diags = append(d.diags, invalidValueDiag(a.Name, fmt.Sprintf("%s must be a whole number.", a.Name), a.Expr.Range()))
+		return false
+	}
+	if bf.Cmp(big.NewFloat(float64(min))) < 0 || bf.Cmp(big.NewFloat(float64(max))) > 0 {
+		d.diags = append(d.diags, invalidValueDiag(a.Name,
+			fmt.Sprintf("%s must be between %d and %d.", a.Name, min, max), a.Expr.Range()))
+		return false
+	}
+	var n int
+	if err := gocty.FromCtyValue(v, &n); err != nil {
+		d.diags = append(d.diags, invalidValueDiag(a.Name, err.Error(), a.Expr.Range()))
+		return false
+	}
+	*dst = n
+	return true
+}
+
+// duration decodes a Go duration string ("10s", "1m30s") within [min, max].
+func (d *attrs) duration(a *hcl.Attribute, dst *time.Duration, min, max time.Duration) bool {
+	var s string
+	if !d.str(a, &s) {
+		return false
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.diags = append(d.diags, invalidValueDiag(a.Name,
+			fmt.Sprintf("%q is not a duration; write a number with a unit, such as \"10s\", \"500ms\" or \"5m\".", s), a.Expr.Range()))
+		return false
+	}
+	if dur < min || dur > max {
+		d.diags = append(d.diags, invalidValueDiag(a.Name,
+			fmt.Sprintf("%s must be between %s and %s.", a.Name, min, max), a.Expr.Range()))
+		return false
+	}
+	*dst = dur
+	return true
+}
+
+func (d *attrs) strList(a *hcl.Attribute, dst *[]string) bool {
+	if a == nil {
+		return false
+	}
+	v, ok := d.value(a, cty.List(cty.String), a.Name)
+	if !ok {
+		return false
+	}
+	out := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			d.diags = append(d.diags, invalidValueDiag(a.Name, "The list must not contain null.", a.Expr.Range()))
+			return false
+		}
+		out = append(out, e.AsString())
+	}
+	*dst = out
+	return true
+}

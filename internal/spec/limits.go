@@ -1,0 +1,84 @@
+package spec
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Limits guard the parser against inputs that would exhaust it: the HCL
+// parser recurses per nesting level and deep nesting overflows its stack
+// (hashicorp/hcl#809), so depth is measured on the raw bytes first.
+const (
+	MaxFileSize  = 1 << 20 // bytes per file
+	MaxTotalSize = 8 << 20 // bytes per load
+	MaxFiles     = 1000
+	MaxDepth     = 32 // nested {, [ and (
+)
+
+// checkNesting returns an error diagnostic when src nests brackets deeper
+// than MaxDepth. Strings, heredocs and comments are not tracked precisely:
+// the scan may over-count brackets inside strings, which only makes it
+// stricter on inputs no real descriptor has.
+func checkNesting(filename string, src []byte) *hcl.Diagnostic {
+	depth, line, col := 0, 1, 0
+	inString, inComment, inLineComment := false, false, false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		if c == '\n' {
+			line++
+			col = 0
+			inLineComment = false
+			continue
+		}
+		switch {
+		case inLineComment:
+			continue
+		case inComment:
+			if c == '*' && i+1 < len(src) && src[i+1] == '/' {
+				inComment = false
+				i++
+				col++
+			}
+			continue
+		case inString:
+			if c == '\\' {
+				i++
+				col++
+			} else if c == '"' {
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '#':
+			inLineComment = true
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				inLineComment = true
+			} else if i+1 < len(src) && src[i+1] == '*' {
+				inComment = true
+			}
+		case '{', '[', '(':
+			depth++
+			if depth > MaxDepth {
+				pos := hcl.Pos{Line: line, Column: col, Byte: i}
+				return &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Nesting too deep",
+					Detail: fmt.Sprintf("Brackets and blocks nest more than %d levels deep here. "+
+						"A descriptor never needs this; flatten the expression.", MaxDepth),
+					Subject: &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: i + 1}},
+				}
+			}
+		case '}', ']', ')':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
+}

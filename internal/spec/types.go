@@ -1,0 +1,213 @@
+package spec
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Stack is a validated set of services plus the settings they share.
+type Stack struct {
+	Settings  Settings
+	Variables []*Variable // sorted by name
+	Services  []*Service  // sorted by name
+}
+
+// Service returns the service called name, or nil.
+func (s *Stack) Service(name string) *Service {
+	for _, svc := range s.Services {
+		if svc.Name == name {
+			return svc
+		}
+	}
+	return nil
+}
+
+// Sidecar kinds: Nomad's default Envoy, or Consul's built-in proxy run as a
+// raw_exec sidecar task where Envoy is not available.
+const (
+	SidecarEnvoy   = "envoy"
+	SidecarBuiltin = "builtin"
+)
+
+// Edge entrypoints served by Traefik.
+const (
+	EntrypointPublic   = "public"
+	EntrypointInternal = "internal"
+)
+
+// Settings come from the optional `stack` block; zero values are replaced
+// by the defaults in decode_stack.go.
+type Settings struct {
+	Name             string
+	Region           string
+	Datacenters      []string
+	Namespace        string
+	Domain           string // default host suffix for exposures
+	Registry         string // prefix for images given without a registry
+	VaultMount       string // KV v2 mount holding the services' secrets
+	VaultJWTAuthPath string // Nomad >= 1.7: the JWT auth mount for workload identities
+	NomadVersion     Version
+	Sidecar          Sidecar
+	DeclRange        hcl.Range
+}
+
+// Version is a target cluster's major.minor version.
+type Version struct{ Major, Minor int }
+
+// AtLeast reports whether v >= major.minor.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+// Sidecar describes how the Connect sidecar proxy runs.
+type Sidecar struct {
+	Kind           string // SidecarEnvoy or SidecarBuiltin
+	ConsulBinary   string // builtin: the consul command on the Nomad clients
+	ConsulHTTPAddr string // builtin: Consul's HTTP API as seen from inside an allocation
+	CPU            int    // MHz
+	Memory         int    // MB
+}
+
+// Variable is a declared input variable and the value it resolved to.
+type Variable struct {
+	Name        string
+	Description string
+	Sensitive   bool
+	DeclRange   hcl.Range
+}
+
+// Service is one microservice: one Nomad job with one group and one task.
+type Service struct {
+	Name      string
+	NameRange hcl.Range
+	DeclRange hcl.Range
+	File      string
+
+	Image      string
+	ImageRange hcl.Range
+	Command    string
+	Args       []string
+	Replicas   int
+	// ReplicasSet is false when replicas was not written (autoscaled
+	// services then start at min).
+	ReplicasSet   bool
+	ReplicasRange hcl.Range
+
+	Ports     []*Port // the first is the mesh port
+	Resources Resources
+	Health    *Health // nil: no check (a warning)
+	Restart   Restart
+	Update    Update
+	Env       []*EnvVar // sorted by name
+	Secrets   []*Secret // sorted by env name
+	Upstreams []*Upstream
+	Exposes   []*Expose
+	Autoscale *Autoscale
+}
+
+// MeshPort is the port registered in Consul and reached through the sidecar.
+func (s *Service) MeshPort() *Port {
+	if len(s.Ports) == 0 {
+		return nil
+	}
+	return s.Ports[0]
+}
+
+// Port looks up a port by name.
+func (s *Service) Port(name string) *Port {
+	for _, p := range s.Ports {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Port is a named container port.
+type Port struct {
+	Name      string
+	Container int
+	Protocol  string // "http" or "tcp"
+	DeclRange hcl.Range
+}
+
+// Resources are the task's reservations.
+type Resources struct {
+	CPU       int // MHz
+	Memory    int // MB
+	MemoryMax int // MB, 0: no oversubscription
+}
+
+// Health is the service's Consul check.
+type Health struct {
+	Type     string // "http" or "tcp"
+	Path     string
+	Port     string
+	Interval time.Duration
+	Timeout  time.Duration
+}
+
+// Restart is the task's local restart policy.
+type Restart struct {
+	Attempts int
+	Delay    time.Duration
+	Interval time.Duration
+	Mode     string
+}
+
+// Update is the group's rolling update strategy.
+type Update struct {
+	MaxParallel      int
+	Canary           int
+	AutoRevert       bool
+	AutoPromote      bool
+	MinHealthyTime   time.Duration
+	HealthyDeadline  time.Duration
+	ProgressDeadline time.Duration
+}
+
+// EnvVar is a plain environment variable.
+type EnvVar struct {
+	Name, Value string
+	Range       hcl.Range
+}
+
+// Secret is an environment variable filled from Vault KV v2 at run time.
+type Secret struct {
+	Env       string // variable name
+	Path      string // relative to the stack's KV v2 mount, without "data/"
+	Key       string
+	DeclRange hcl.Range
+}
+
+// Upstream is a dependency reached through the mesh on a local port.
+type Upstream struct {
+	Service   string
+	LocalPort int
+	Env       string // receives "127.0.0.1:<local port>"
+	DeclRange hcl.Range
+	NameRange hcl.Range
+}
+
+// Expose opts a service into a Traefik entrypoint.
+type Expose struct {
+	Entrypoint   string
+	Router       string // unique router name
+	Host         string
+	PathPrefix   string
+	StripPrefix  bool
+	TLS          bool
+	CertResolver string
+	DeclRange    hcl.Range
+}
+
+// Autoscale bounds and targets for Nomad Autoscaler.
+type Autoscale struct {
+	Min, Max           int
+	CPUPercent         int // 0: not a target
+	MemoryPercent      int // 0: not a target
+	EvaluationInterval time.Duration
+	Cooldown           time.Duration
+	DeclRange          hcl.Range
+}
