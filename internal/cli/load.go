@@ -104,6 +104,7 @@ func printDiagnostics(c *ucli.Context, w io.Writer, p *spec.Parser, diags hcl.Di
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		color, width = !c.Bool("no-color") && os.Getenv("NO_COLOR") == "", 100
 	}
+	render.SortDiagnostics(diags)
 	var files map[string]*hcl.File
 	if p != nil {
 		files = p.Files()

@@ -87,6 +87,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		OnUsageError: func(_ *ucli.Context, err error, _ bool) error {
 			return &exitError{code: ExitUsage, err: err}
 		},
+		// Without a known command: help, or a usage error for a typo.
+		Action: func(c *ucli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("unknown command %q; run 'stackctl --help' for the list of commands", c.Args().First())
+			}
+			return ucli.ShowAppHelp(c)
+		},
 		Commands: []*ucli.Command{
 			validateCommand(),
 			renderCommand(),

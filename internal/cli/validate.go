@@ -41,6 +41,7 @@ func runValidate(c *ucli.Context) error {
 		}
 	}
 	if format == "json" {
+		render.SortDiagnostics(diags)
 		if err := render.DiagnosticsJSON(c.App.Writer, diags, names); err != nil {
 			return err
 		}

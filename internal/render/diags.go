@@ -1,20 +1,128 @@
 package render
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
-// DiagnosticsText writes diagnostics for people: severity, summary,
-// file:line:col, a source snippet and the detail, via HCL's own writer.
+// DiagnosticsText writes diagnostics for people, compiler style: a
+// "file:line:col: severity: summary" line editors can jump to, the source
+// line with the range underlined, then the detail (how to fix it).
 func DiagnosticsText(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, width uint, color bool) error {
-	if len(diags) == 0 {
-		return nil
+	bw := bufio.NewWriter(w)
+	for i, d := range diags {
+		if i > 0 {
+			bw.WriteByte('\n')
+		}
+		writeDiagnostic(bw, d, files, width, color)
 	}
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	return bw.Flush()
+}
+
+const (
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[1;33m"
+	ansiBold   = "\x1b[1m"
+	ansiReset  = "\x1b[0m"
+)
+
+func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, width uint, color bool) {
+	sev, col := "error", ansiRed
+	if d.Severity == hcl.DiagWarning {
+		sev, col = "warning", ansiYellow
+	}
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	if r := d.Subject; r != nil {
+		fmt.Fprintf(w, "%s: ", paint(ansiBold, fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)))
+	}
+	fmt.Fprintf(w, "%s: %s\n", paint(col, sev), paint(ansiBold, d.Summary))
+	if r := d.Subject; r != nil {
+		if f := files[r.Filename]; f != nil && f.Bytes != nil {
+			writeSnippet(w, f.Bytes, *r, paint(col, "^"))
+		}
+	}
+	if d.Detail != "" {
+		for _, line := range wrap(d.Detail, width) {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+}
+
+// writeSnippet prints the first line of the range with carets under it.
+func writeSnippet(w *bufio.Writer, src []byte, r hcl.Range, caret string) {
+	lines := bytes.Split(src, []byte("\n"))
+	if r.Start.Line < 1 || r.Start.Line > len(lines) {
+		return
+	}
+	line := strings.TrimRight(string(lines[r.Start.Line-1]), "\r")
+	num := fmt.Sprintf("%d", r.Start.Line)
+	pad := strings.Repeat(" ", len(num))
+	fmt.Fprintf(w, "  %s |\n  %s | %s\n", pad, num, expandTabs(line))
+	start := r.Start.Column - 1
+	n := 1
+	if r.End.Line == r.Start.Line && r.End.Column > r.Start.Column {
+		n = r.End.Column - r.Start.Column
+	} else if rest := utf8.RuneCountInString(line) - start; rest > 0 {
+		n = rest
+	}
+	if start < 0 {
+		start = 0
+	}
+	fmt.Fprintf(w, "  %s | %s%s\n", pad, strings.Repeat(" ", visualWidth(line, start)), strings.Repeat(caret, max(n, 1)))
+}
+
+func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", "    ") }
+
+// visualWidth is the printed width of the first n characters of s.
+func visualWidth(s string, n int) int {
+	w := 0
+	for i, r := range []rune(s) {
+		if i >= n {
+			break
+		}
+		if r == '\t' {
+			w += 4
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+func wrap(text string, width uint) []string {
+	if width == 0 {
+		return strings.Split(text, "\n")
+	}
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			if line != "" && uint(len(line)+1+len(word)) > width-2 {
+				out = append(out, line)
+				line = word
+				continue
+			}
+			if line != "" {
+				line += " "
+			}
+			line += word
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // jsonDiagnostic is the machine form of one diagnostic; the field names
@@ -77,4 +185,19 @@ func DiagnosticsJSON(w io.Writer, diags hcl.Diagnostics, services []string) erro
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// SortDiagnostics orders diagnostics by file and position (those without a
+// location first), so output follows the source rather than check order.
+func SortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
 }

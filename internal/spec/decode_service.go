@@ -67,7 +67,7 @@ func blockOnce(blocks hcl.Blocks, typ string, d *attrs) *hcl.Block {
 		}
 		if first != nil {
 			d.diags = append(d.diags, errorDiag("Duplicate "+typ+" block",
-				fmt.Sprintf("A service takes one %s block; the first is at %s.", typ, first.DefRange), rangePtr(b.DefRange)))
+				fmt.Sprintf("A service takes one %s block; the first is at %s.", typ, Pos(first.DefRange)), rangePtr(b.DefRange)))
 			continue
 		}
 		first = b
@@ -166,7 +166,7 @@ var portSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodePort(b *hcl.Block, d *attrs) *Port {
-	p := &Port{Name: b.Labels[0], Protocol: "http", DeclRange: b.DefRange}
+	p := &Port{Name: b.Labels[0], Protocol: "http", DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
 	c, diags := b.Body.Content(portSchema)
 	d.diags = append(d.diags, diags...)
 	if !portNameRe.MatchString(p.Name) {
@@ -208,7 +208,10 @@ func decodeHealth(b *hcl.Block, d *attrs, s *Service) *Health {
 	c, diags := b.Body.Content(healthSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
-	d.str(a["port"], &h.Port)
+	h.PortRange = b.DefRange
+	if d.str(a["port"], &h.Port) {
+		h.PortRange = a["port"].Expr.Range()
+	}
 	if d.str(a["type"], &h.Type) && h.Type != "http" && h.Type != "tcp" {
 		d.diags = append(d.diags, invalidValueDiag("health check type",
 			fmt.Sprintf("type must be %s.%s", oneOf([]string{"http", "tcp"}), didYouMean(h.Type, []string{"http", "tcp"})),
@@ -312,6 +315,7 @@ func decodeSecret(b *hcl.Block, d *attrs) *Secret {
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
 	if d.str(a["path"], &s.Path) {
+		s.PathRange = a["path"].Expr.Range()
 		if detail := vaultPathProblem(s.Path); detail != "" {
 			d.diags = append(d.diags, invalidValueDiag("Vault secret path", detail, a["path"].Expr.Range()))
 		}
@@ -349,7 +353,9 @@ func decodeUpstream(b *hcl.Block, d *attrs) *Upstream {
 	u := &Upstream{Service: b.Labels[0], DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
 	c, diags := b.Body.Content(upstreamSchema)
 	d.diags = append(d.diags, diags...)
-	d.integer(c.Attributes["local_port"], &u.LocalPort, 1024, 65535)
+	if d.integer(c.Attributes["local_port"], &u.LocalPort, 1024, 65535) {
+		u.PortRange = c.Attributes["local_port"].Expr.Range()
+	}
 	u.Env = strings.ToUpper(strings.ReplaceAll(u.Service, "-", "_")) + "_ADDR"
 	if d.str(c.Attributes["env"], &u.Env) && !envNameRe.MatchString(u.Env) {
 		d.diags = append(d.diags, invalidValueDiag("environment variable name", envNameDetail(u.Env), c.Attributes["env"].Expr.Range()))

@@ -27,7 +27,7 @@ func duplicateDiag(what, name string, first, dup hcl.Range) *hcl.Diagnostic {
 	return errorDiag(
 		fmt.Sprintf("Duplicate %s", what),
 		fmt.Sprintf("A %s named %q was already defined at %s. Each %s needs a unique name.",
-			what, name, first.String(), what),
+			what, name, Pos(first), what),
 		rangePtr(dup))
 }
 
@@ -73,3 +73,8 @@ type (
 	Diag  = hcl.Diagnostic
 	Range = hcl.Range
 )
+
+// Pos formats where a range starts as file:line:col.
+func Pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}

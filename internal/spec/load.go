@@ -74,7 +74,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		}
 		if stackBlock != nil {
 			diags = append(diags, errorDiag("Duplicate stack block",
-				fmt.Sprintf("The stack settings were already given at %s; merge the two blocks into one.", stackBlock.DefRange),
+				fmt.Sprintf("The stack settings were already given at %s; merge the two blocks into one.", Pos(stackBlock.DefRange)),
 				rangePtr(b.DefRange)))
 			continue
 		}
@@ -109,9 +109,8 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		diags = append(diags, errorDiag("No services",
 			fmt.Sprintf("None of %d file(s) declares a service block. Add one, e.g. service \"web\" { image = \"web:1.0.0\" ... }.", len(files)), nil))
 	}
-	if diags.HasErrors() {
-		return nil, diags
-	}
+	// Cross-service checks run even after decode errors so the user sees
+	// every problem at once; they skip values that failed to decode.
 	diags = append(diags, validateStack(st)...)
 	if diags.HasErrors() {
 		return nil, diags

@@ -130,6 +130,7 @@ type Port struct {
 	Container int
 	Protocol  string // "http" or "tcp"
 	DeclRange hcl.Range
+	NameRange hcl.Range
 }
 
 // Resources are the task's reservations.
@@ -146,6 +147,8 @@ type Health struct {
 	Port     string
 	Interval time.Duration
 	Timeout  time.Duration
+	// PortRange points at the port attribute, or the block when omitted.
+	PortRange hcl.Range
 }
 
 // Restart is the task's local restart policy.
@@ -179,6 +182,7 @@ type Secret struct {
 	Path      string // relative to the stack's KV v2 mount, without "data/"
 	Key       string
 	DeclRange hcl.Range
+	PathRange hcl.Range
 }
 
 // Upstream is a dependency reached through the mesh on a local port.
@@ -187,6 +191,7 @@ type Upstream struct {
 	LocalPort int
 	Env       string // receives "127.0.0.1:<local port>"
 	DeclRange hcl.Range
+	PortRange hcl.Range
 	NameRange hcl.Range
 }
 

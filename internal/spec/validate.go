@@ -72,6 +72,8 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 	}
 
 	switch {
+	case s.ImageRange == (Range{}):
+		// Missing or undecodable: already reported.
 	case strings.TrimSpace(s.Image) == "" || strings.ContainsAny(s.Image, " \t\n"):
 		diags = append(diags, invalidValueDiag("image",
 			"image must name a container image such as \"shop/api:1.4.2\", without spaces.", s.ImageRange))
@@ -90,13 +92,13 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 	seenNumber := map[int]*Port{}
 	for _, p := range s.Ports {
 		if prev, ok := seenPort[p.Name]; ok {
-			diags = append(diags, duplicateDiag("port", p.Name, prev.DeclRange, p.DeclRange))
+			diags = append(diags, duplicateDiag("port", p.Name, prev.NameRange, p.NameRange))
 		} else {
 			seenPort[p.Name] = p
 		}
 		if prev, ok := seenNumber[p.Container]; ok && p.Container != 0 {
 			diags = append(diags, errorDiag("Duplicate container port",
-				fmt.Sprintf("Port %q uses container port %d, like port %q at %s.", p.Name, p.Container, prev.Name, prev.DeclRange),
+				fmt.Sprintf("Port %q uses container port %d, like port %q at %s.", p.Name, p.Container, prev.Name, Pos(prev.DeclRange)),
 				rangePtr(p.DeclRange)))
 		} else {
 			seenNumber[p.Container] = p
@@ -118,7 +120,7 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 			diags = append(diags, errorDiag("Unknown health check port",
 				fmt.Sprintf("The health check uses port %q, which the service does not declare.%s Declared: %s.",
 					s.Health.Port, didYouMean(s.Health.Port, portNames), oneOf(portNames)),
-				rangePtr(s.DeclRange)))
+				rangePtr(s.Health.PortRange)))
 		}
 	}
 
@@ -146,6 +148,12 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 		claim(e.Name, "env", &r)
 	}
 	for _, sec := range s.Secrets {
+		if mount := st.Settings.VaultMount + "/"; strings.HasPrefix(sec.Path, mount) {
+			diags = append(diags, invalidValueDiag("Vault secret path",
+				fmt.Sprintf("%q starts with the KV v2 mount %q; paths are relative to it, so write %q.",
+					sec.Path, st.Settings.VaultMount, strings.TrimPrefix(strings.TrimPrefix(sec.Path, mount), "data/")),
+				sec.PathRange))
+		}
 		r := sec.DeclRange
 		claim(sec.Env, fmt.Sprintf("secret %q", sec.Env), &r)
 	}
@@ -171,10 +179,12 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 					u.Service, didYouMean(u.Service, names)),
 				rangePtr(u.NameRange)))
 		}
-		if owner, ok := localPorts[u.LocalPort]; ok && u.LocalPort != 0 {
+		if u.LocalPort == 0 {
+			// Missing or undecodable: already reported.
+		} else if owner, ok := localPorts[u.LocalPort]; ok {
 			diags = append(diags, errorDiag("Local port clash",
 				fmt.Sprintf("local_port %d is already used by %s inside this service's network namespace; pick a free port.", u.LocalPort, owner),
-				rangePtr(u.DeclRange)))
+				rangePtr(u.PortRange)))
 		} else {
 			localPorts[u.LocalPort] = fmt.Sprintf("upstream %q", u.Service)
 		}

@@ -166,8 +166,8 @@ func parseRawValue(d *variableDecl, raw, source string) (cty.Value, hcl.Diagnost
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		return cty.NilVal, hcl.Diagnostics{errorDiag("Invalid value for variable",
-			fmt.Sprintf("The value given by %s for %q cannot be evaluated: %s. Only literal values are allowed here.",
-				source, d.Name, diags[0].Summary), nil)}
+			fmt.Sprintf("The value given by %s for %q is not a valid %s literal (%s); write it in HCL syntax, e.g. 3, true, [\"a\"] or {k = \"v\"}.",
+				source, d.Name, d.Type.FriendlyName(), diags[0].Summary), nil)}
 	}
 	if d.Type == cty.DynamicPseudoType {
 		return val, nil
