@@ -99,7 +99,9 @@ func TestInvalidFixtures(t *testing.T) {
 				}
 				got = append(got, marker{file: filepath.Clean(d.Range.Filename), line: d.Range.Start.Line, col: d.Range.Start.Column, summary: d.Summary})
 			}
-			key := func(m marker) string { return strings.Join([]string{m.file, itoa(m.line), itoa(m.col), m.summary}, ":") }
+			key := func(m marker) string {
+				return strings.Join([]string{m.file, itoa(m.line), itoa(m.col), m.summary}, ":")
+			}
 			gotKeys, wantKeys := map[string]bool{}, map[string]bool{}
 			for _, m := range got {
 				gotKeys[key(m)] = true

@@ -1,0 +1,45 @@
+# stackctl - run `make help` for the targets.
+
+GO        ?= go
+BIN       ?= bin/stackctl
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/stackctl/stackctl/internal/cli.Version=$(VERSION)
+FUZZTIME  ?= 20s
+
+.DEFAULT_GOAL := help
+.PHONY: help build test fuzz bench fmt lint golden check ci
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+build: ## Build bin/stackctl
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/stackctl
+
+test: ## Unit tests, golden files and CLI scripts (no agents needed)
+	$(GO) test -count=1 ./...
+
+fuzz: ## Short runs of every fuzz target (FUZZTIME each)
+	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) ./internal/compile
+	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) ./internal/cli
+
+bench: ## Benchmarks: validate+compile of 100 and 1,000 services
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/compile
+
+fmt: ## Format Go code and the example descriptors
+	gofmt -w cmd internal integration
+	$(GO) run ./cmd/stackctl fmt jobs
+
+lint: ## go vet, gofmt and descriptor formatting checks
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l cmd internal integration)" || (gofmt -l cmd internal integration; echo "gofmt needed: make fmt"; exit 1)
+	$(GO) run ./cmd/stackctl fmt -check jobs
+
+golden: ## Regenerate golden files after an intended output change (review the diff!)
+	$(GO) test ./internal/render -update
+
+check: lint test fuzz integration ## Everything CI runs: lint, unit tests, fuzz, integration
+
+ci: install-agents check ## What .ci/run does on a fresh machine
+
+-include mk/*.mk

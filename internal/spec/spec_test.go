@@ -1,0 +1,132 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestCheckNesting(t *testing.T) {
+	ok := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
+	if d := checkNesting("f.hcl", []byte(ok)); d != nil {
+		t.Errorf("depth %d rejected: %s", MaxDepth, d.Summary)
+	}
+	deep := "x = " + strings.Repeat("[", MaxDepth+1)
+	d := checkNesting("f.hcl", []byte(deep))
+	if d == nil {
+		t.Fatal("depth beyond the limit accepted")
+	}
+	if got, want := d.Subject.Start.Column, 4+MaxDepth+1; got != want {
+		t.Errorf("column %d, want %d", got, want)
+	}
+	// Brackets inside strings and comments do not count.
+	quoted := `x = "` + strings.Repeat("[", 100) + `" # ` + strings.Repeat("{", 100)
+	if d := checkNesting("f.hcl", []byte(quoted)); d != nil {
+		t.Errorf("brackets in a string or comment counted: %s", d.Summary)
+	}
+}
+
+func TestVaultPathProblem(t *testing.T) {
+	for path, wantOK := range map[string]bool{
+		"shop/db": true, "a": true, "team-1/app_2/v.3": true,
+		"": false, "/shop/db": false, "shop/db/": false, "data/shop/db": false,
+		"metadata/x": false, "shop//db": false, "shop/../db": false, "shop db": false, "shop/${x}": false,
+	} {
+		if got := vaultPathProblem(path) == ""; got != wantOK {
+			t.Errorf("vaultPathProblem(%q) ok=%v, want %v", path, got, wantOK)
+		}
+	}
+}
+
+func TestImageTag(t *testing.T) {
+	for image, want := range map[string]string{
+		"web":                          "",
+		"web:1.0":                      "1.0",
+		"localhost:5000/web":           "",
+		"localhost:5000/web:2":         "2",
+		"registry.example.com/a/b:3.1": "3.1",
+		"web@sha256:abc":               "sha256:abc",
+	} {
+		if got := imageTag(image); got != want {
+			t.Errorf("imageTag(%q) = %q, want %q", image, got, want)
+		}
+	}
+}
+
+func TestValidHostnameAndPath(t *testing.T) {
+	for h, want := range map[string]bool{
+		"shop.localhost": true, "a-b.c": true, "x": true,
+		"Shop.example.com": false, "-a.com": false, "a..b": false, "https://a.com": false, "a.com:80": false, "": false,
+	} {
+		if got := validHostname(h); got != want {
+			t.Errorf("validHostname(%q) = %v, want %v", h, got, want)
+		}
+	}
+	for p, want := range map[string]bool{
+		"/": true, "/api": true, "/api/v1": true, "api": false, "/a b": false, "/a`b": false, "//x": false,
+	} {
+		if got := validPath(p); got != want {
+			t.Errorf("validPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+// TestDefaults checks what an almost empty service turns into.
+func TestDefaults(t *testing.T) {
+	fsys := fstest.MapFS{"s.hcl": {Data: []byte(`
+service "web" {
+  image = "web:1.0.0"
+  port "http" {
+    container_port = 8080
+  }
+  health {
+    path = "/healthz"
+  }
+  autoscale {
+    min         = 2
+    max         = 4
+    cpu_percent = 50
+  }
+  expose "public" {}
+}
+stack {
+  domain = "example.com"
+}
+`)}}
+	st, diags := NewParser(fsys).Load([]string{"s.hcl"}, LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	s := st.Services[0]
+	if s.Replicas != 2 {
+		t.Errorf("replicas %d, want autoscale min 2", s.Replicas)
+	}
+	if s.Health.Port != "http" || s.Health.Type != "http" || s.Health.Interval != 10*time.Second {
+		t.Errorf("health defaults: %+v", s.Health)
+	}
+	if !s.Update.AutoRevert || s.Update.AutoPromote || s.Update.MaxParallel != 1 {
+		t.Errorf("update defaults: %+v", s.Update)
+	}
+	if e := s.Exposes[0]; e.Host != "web.example.com" || e.Router != "web-public" {
+		t.Errorf("expose defaults: host %q router %q", e.Host, e.Router)
+	}
+	if st.Settings.Sidecar.Kind != SidecarEnvoy || !st.Settings.NomadVersion.AtLeast(1, 6) || st.Settings.NomadVersion.AtLeast(1, 7) {
+		t.Errorf("stack defaults: %+v", st.Settings)
+	}
+	if st.Settings.Domain != "example.com" {
+		t.Errorf("domain %q", st.Settings.Domain)
+	}
+}
+
+// TestLimits: oversized input is refused before it reaches the parser.
+func TestLimits(t *testing.T) {
+	big := make([]byte, MaxFileSize+1)
+	for i := range big {
+		big[i] = '\n'
+	}
+	_, diags := NewParser(fstest.MapFS{"big.hcl": {Data: big}}).Load([]string{"big.hcl"}, LoadOptions{})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "limit") {
+		t.Fatalf("oversized file not refused: %v", diags)
+	}
+}
