@@ -98,6 +98,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			validateCommand(),
 			renderCommand(),
 			fmtCommand(),
+			compareCommand(),
 			devCommand(),
 		},
 	}

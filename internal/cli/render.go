@@ -8,7 +8,9 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/kube"
 	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/spec"
 )
 
 func renderCommand() *ucli.Command {
@@ -24,6 +26,7 @@ DIR/<service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write files under `DIR` instead of printing"},
 			&ucli.StringFlag{Name: "format", Value: "hcl", Usage: "what to print without -o: `hcl` or json"},
 			&ucli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "only render `NAME` (repeatable)"},
+			&ucli.StringFlag{Name: "target", Value: "nomad", Usage: "`TARGET` platform: nomad, or kubernetes (manifests for comparison)"},
 		),
 		Action: runRender,
 	}
@@ -34,6 +37,10 @@ func runRender(c *ucli.Context) error {
 	if format != "hcl" && format != "json" {
 		return usageErrorf("--format must be hcl or json, not %q", format)
 	}
+	target := c.String("target")
+	if target != "nomad" && target != "kubernetes" {
+		return usageErrorf("--target must be nomad or kubernetes, not %q", target)
+	}
 	st, p, diags, err := loadStack(c)
 	if err != nil {
 		return err
@@ -41,6 +48,9 @@ func runRender(c *ucli.Context) error {
 	printDiagnostics(c, c.App.ErrWriter, p, diags)
 	if diags.HasErrors() {
 		return silentExit(ExitError)
+	}
+	if target == "kubernetes" {
+		return emitKubernetes(c, st)
 	}
 	if only := c.StringSlice("service"); len(only) > 0 {
 		keep := st.Services[:0:0]
@@ -96,6 +106,46 @@ func emit(c *ucli.Context, bundle *compile.Bundle, format string) error {
 			fmt.Fprintln(c.App.Writer)
 		}
 		first = false
+		fmt.Fprintf(c.App.Writer, "# Source: %s\n", f.Path)
+		if _, err := c.App.Writer.Write(f.Content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitKubernetes renders the same stack as Kubernetes manifests; with -o
+// they are written under DIR, otherwise printed as one YAML stream.
+func emitKubernetes(c *ucli.Context, st *spec.Stack) error {
+	files, err := kube.Render(st)
+	if err != nil {
+		return err
+	}
+	if only := c.StringSlice("service"); len(only) > 0 {
+		keep := files[:0:0]
+		for _, f := range files {
+			for _, name := range only {
+				if strings.HasPrefix(f.Path, name+"/") {
+					keep = append(keep, f)
+				}
+			}
+		}
+		files = keep
+	}
+	if dir := c.String("output"); dir != "" {
+		for _, f := range files {
+			path := filepath.Join(dir, filepath.FromSlash(f.Path))
+			if err := render.WriteFileAtomic(path, f.Content, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %s\n", path)
+		}
+		return nil
+	}
+	for i, f := range files {
+		if i > 0 {
+			fmt.Fprintln(c.App.Writer, "---")
+		}
 		fmt.Fprintf(c.App.Writer, "# Source: %s\n", f.Path)
 		if _, err := c.App.Writer.Write(f.Content); err != nil {
 			return err
