@@ -89,6 +89,11 @@ func loadStack(c *ucli.Context) (*spec.Stack, *spec.Parser, hcl.Diagnostics, err
 	if err := flagsAfterArgs(c, paths); err != nil {
 		return nil, nil, nil, err
 	}
+	return loadStackPaths(c, paths)
+}
+
+// loadStackPaths loads descriptors from explicit paths (e.g. --stack).
+func loadStackPaths(c *ucli.Context, paths []string) (*spec.Stack, *spec.Parser, hcl.Diagnostics, error) {
 	p := spec.NewParser(spec.OSFS{})
 	st, diags := p.Load(paths, spec.LoadOptions{Vars: varArgs(c), Environ: os.Environ()})
 	return st, p, diags, nil

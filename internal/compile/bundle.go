@@ -31,6 +31,16 @@ type Service struct {
 	Intentions *consul.ServiceIntentionsConfigEntry
 	// VaultRole is set for Nomad >= 1.7 targets that read secrets.
 	VaultRole *VaultRole
+	// Secrets are the Vault references the job's template reads, sorted by
+	// env name (references only, never values).
+	Secrets []SecretRef
+}
+
+// SecretRef points at one key of a KV v2 secret.
+type SecretRef struct {
+	Env  string
+	Path string // logical path below the mount
+	Key  string
 }
 
 // VaultPolicy is a named Vault ACL policy.

@@ -20,6 +20,9 @@ func Compile(st *spec.Stack) *Bundle {
 				out.VaultRole = Role(st.Settings, s)
 			}
 		}
+		for _, sec := range s.Secrets {
+			out.Secrets = append(out.Secrets, SecretRef{Env: sec.Env, Path: sec.Path, Key: sec.Key})
+		}
 		out.Intentions = Intentions(st.Settings, s, callers[s.Name])
 		b.Services = append(b.Services, out)
 	}

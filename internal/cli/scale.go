@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/stackctl/stackctl/internal/deploy"
+)
+
+func scaleCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "scale",
+		Usage:     "set a service's instance count (within its autoscaling bounds)",
+		ArgsUsage: "SERVICE COUNT",
+		Description: `Uses Nomad's scaling API, so the change is recorded as a scaling event and a
+later deploy keeps it for autoscaled services. COUNT must lie within the
+service's autoscale min and max when it has them. Waits until the new count is
+healthy unless --detach.`,
+		Flags: []ucli.Flag{
+			namespaceFlag(),
+			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the instances"},
+			&ucli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "stop waiting after `DURATION`"},
+		},
+		Action: runScale,
+	}
+}
+
+func runScale(c *ucli.Context) error {
+	if c.NArg() != 2 {
+		return usageErrorf("scale needs SERVICE and COUNT, e.g. stackctl scale api 3")
+	}
+	name := c.Args().Get(0)
+	n, err := strconv.Atoi(c.Args().Get(1))
+	if err != nil || n < 0 {
+		return usageErrorf("COUNT must be a whole number >= 0, not %q", c.Args().Get(1))
+	}
+	ctx, cancel := interruptible(c.Context)
+	defer cancel()
+	cl, err := connect(ctx, false)
+	if err != nil {
+		return err
+	}
+	ns := c.String("namespace")
+	job, _, err := cl.Nomad.Jobs().Info(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("service %q: %s", name, firstLine(err.Error()))
+	}
+	g := job.TaskGroups[0]
+	if sc := g.Scaling; sc != nil && sc.Min != nil && sc.Max != nil && (int64(n) < *sc.Min || int64(n) > *sc.Max) {
+		return usageErrorf("%s scales between %d and %d (its autoscale block); %d is outside. Change min/max in the descriptor and deploy to go further", name, *sc.Min, *sc.Max, n)
+	}
+	resp, _, err := cl.Nomad.Jobs().Scale(name, *g.Name, &n, "scaled by stackctl", false, nil, (&nomad.WriteOptions{Namespace: ns}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("scale %s: %s", name, firstLine(err.Error()))
+	}
+	fmt.Fprintf(c.App.Writer, "%s: count %d -> %d (evaluation %s)\n", name, deref(g.Count), n, firstN(resp.EvalID, 8))
+	if c.Bool("detach") || resp.EvalID == "" {
+		return nil
+	}
+	return waitCount(c, cl, name, ns, *g.Name, n)
+}
+
+// waitCount polls until the group has n healthy instances.
+func waitCount(c *ucli.Context, cl *deploy.Clients, name, ns, group string, n int) error {
+	deadline := time.Now().Add(c.Duration("timeout"))
+	last := ""
+	for time.Now().Before(deadline) {
+		s, _, err := cl.Nomad.Jobs().ScaleStatus(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
+		if err != nil {
+			return err
+		}
+		tg := s.TaskGroups[group]
+		line := fmt.Sprintf("%s: %d/%d healthy, %d running", name, tg.Healthy, n, tg.Running)
+		if line != last {
+			fmt.Fprintln(c.App.Writer, line)
+			last = line
+		}
+		if tg.Healthy == n && tg.Running == n {
+			return nil
+		}
+		select {
+		case <-c.Context.Done():
+			return c.Context.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	fmt.Fprintf(c.App.Writer, "Stopped waiting after %s; follow it with: stackctl status %s\n", c.Duration("timeout"), name)
+	return silentExit(ExitError)
+}
