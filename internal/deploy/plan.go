@@ -2,9 +2,9 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
