@@ -1,0 +1,485 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	vault "github.com/hashicorp/vault/api"
+
+	"github.com/stackctl/stackctl/internal/cli"
+)
+
+// canary is a secret value that must never show up anywhere but inside the
+// container's environment.
+var canary = fmt.Sprintf("canary-%d-\"quoted\" \\ back$lash", time.Now().UnixNano())
+
+// stackctl runs the CLI in-process with stdin and returns its exit code and
+// combined output.
+func stackctl(t *testing.T, stdin string, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	code := cli.Main(append([]string{"stackctl"}, args...), strings.NewReader(stdin), &out, &out)
+	return code, out.String()
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func setClusterEnv(t *testing.T) {
+	token, err := stack.State.RootToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NOMAD_ADDR", stack.State.NomadAddr())
+	t.Setenv("CONSUL_HTTP_ADDR", stack.State.ConsulAddr())
+	t.Setenv("VAULT_ADDR", stack.State.VaultAddr())
+	t.Setenv("VAULT_TOKEN", token)
+}
+
+// TestDeployLifecycle deploys the example system with `stackctl deploy` and
+// proves the six requirements against the real stack, in order.
+func TestDeployLifecycle(t *testing.T) {
+	setClusterEnv(t)
+	jobs := filepath.Join(stack.Repo, "jobs")
+	var transcript strings.Builder // every byte stackctl printed, checked for the canary
+	run := func(stdin string, args ...string) (int, string) {
+		t.Helper()
+		code, out := stackctl(t, stdin, args...)
+		transcript.WriteString(out)
+		return code, out
+	}
+	t.Cleanup(func() {
+		for _, s := range []string{"web", "api", "orders", "kv", "intruder"} {
+			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
+		}
+	})
+
+	t.Run("unreachable component refused before anything is written", func(t *testing.T) {
+		t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
+		code, out := run("", "deploy", jobs)
+		if code != 1 || !strings.Contains(out, "Vault at http://127.0.0.1:1") || !strings.Contains(out, "nothing was changed") {
+			t.Fatalf("exit %d, output:\n%s", code, out)
+		}
+		if _, _, err := stack.Nomad.Jobs().Info("api", nil); err == nil {
+			t.Fatal("a job was registered although Vault was unreachable")
+		}
+	})
+
+	t.Run("missing secrets refused before anything is written", func(t *testing.T) {
+		code, out := run("", "deploy", jobs)
+		if code != 1 || !strings.Contains(out, "stackctl secrets put api API_SIGNING_KEY") {
+			t.Fatalf("exit %d, output:\n%s", code, out)
+		}
+		if _, _, err := stack.Nomad.Jobs().Info("kv", nil); err == nil {
+			t.Fatal("a job was registered although secrets were missing")
+		}
+	})
+
+	t.Run("secrets put reads stdin, never prints the value", func(t *testing.T) {
+		for _, s := range [][2]string{{"api", "API_SIGNING_KEY"}, {"kv", "KV_PASSWORD"}} {
+			code, out := run(canary+"\n", "secrets", "put", "--stack", jobs, s[0], s[1])
+			if code != 0 {
+				t.Fatalf("secrets put %s: exit %d\n%s", s[0], code, out)
+			}
+		}
+		code, out := run("", "secrets", "list", "--stack", jobs, "orders")
+		if code != 0 || !strings.Contains(out, "KV_PASSWORD") || !strings.Contains(out, "set") {
+			t.Fatalf("secrets list: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("plan shows the changes and exits 3 with --detailed-exitcode", func(t *testing.T) {
+		code, out := run("", "plan", "--detailed-exitcode", jobs)
+		if code != 3 || !strings.Contains(out, "+ job api") || !strings.Contains(out, "+ vault policy stackctl-api") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("deploy brings the example system up healthy", func(t *testing.T) {
+		code, out := run("", "deploy", "--timeout", "5m", jobs)
+		if code != 0 {
+			t.Fatalf("deploy: exit %d\n%s\n%s", code, out, stack.allocReport("api"))
+		}
+		for _, s := range []string{"web", "api", "orders", "kv"} {
+			if !strings.Contains(out, s+": healthy") {
+				t.Errorf("%s not reported healthy:\n%s", s, out)
+			}
+		}
+	})
+
+	// 1 + 2: containers from local images, public routes through Traefik,
+	// service-to-service only through declared upstreams.
+	t.Run("public routes reach the right service", func(t *testing.T) {
+		body := stack.waitGet(t, 60*time.Second, public, "shop.localhost", "/", 200)
+		if !strings.Contains(body, `"service":"web"`) {
+			t.Errorf("shop.localhost/ answered %s", body)
+		}
+		body = stack.waitGet(t, 60*time.Second, public, "shop.localhost", "/api/", 200)
+		if !strings.Contains(body, `"service":"api"`) {
+			t.Errorf("shop.localhost/api/ answered %s", body)
+		}
+	})
+	t.Run("web reaches api through its upstream", func(t *testing.T) {
+		body := stack.waitGet(t, 30*time.Second, public, "shop.localhost", "/call/API_ADDR/", 200)
+		if !strings.Contains(body, `"service":"api"`) {
+			t.Errorf("web -> api answered %s", body)
+		}
+		body = stack.waitGet(t, 30*time.Second, public, "shop.localhost", "/api/call/KV_ADDR/healthz", 200)
+		_ = body
+	})
+
+	// 5: outside vs inside.
+	t.Run("internal service is not on the public entrypoint", func(t *testing.T) {
+		stack.waitGet(t, 60*time.Second, internal, "orders.shop.localhost", "/", 200)
+		if code, body, err := stack.get(public, "orders.shop.localhost", "/"); err != nil || code != 404 {
+			t.Errorf("public entrypoint served orders: %d %.100s %v", code, body, err)
+		}
+		if code, _, err := stack.get(public, "kv.shop.localhost", "/"); err != nil || code != 404 {
+			t.Errorf("kv reachable from the edge: %d %v", code, err)
+		}
+	})
+	t.Run("undeclared caller is refused by the mesh", func(t *testing.T) {
+		// intruder declares kv as an upstream in its own job, but no
+		// intention allows it: render it beside the stack and register only
+		// its job, as someone bypassing stackctl would.
+		dir := t.TempDir()
+		copyDir(t, jobs, dir)
+		writeFile(t, filepath.Join(dir, "intruder.hcl"), `
+service "intruder" {
+  image = var.image
+  port "http" {
+    container_port = 8080
+  }
+  health {
+    path = "/healthz"
+  }
+  env = {
+    SERVICE_NAME = "intruder"
+  }
+  upstream "kv" {
+    local_port = 9003
+  }
+  expose "public" {
+    host = "intruder.shop.localhost"
+  }
+}
+`)
+		out := t.TempDir()
+		if code, o := run("", "render", "-o", out, "-s", "intruder", dir); code != 0 {
+			t.Fatalf("render: %d %s", code, o)
+		}
+		id := stack.registerPayload(t, filepath.Join(out, "intruder", "job.json"))
+		stack.purgeJob(t, id)
+		// Let Traefik in, but not intruder -> kv.
+		if err := stack.consulConfigWrite(filepath.Join(out, "intruder", "intentions.hcl")); err != nil {
+			t.Fatal(err)
+		}
+		stack.waitJobHealthy(t, id, 2*time.Minute)
+		stack.waitGet(t, 60*time.Second, public, "intruder.shop.localhost", "/healthz", 200)
+		if code, body, err := stack.get(public, "intruder.shop.localhost", "/call/KV_ADDR/healthz"); err == nil && code == 200 {
+			t.Errorf("intruder reached kv without an intention: %.200s", body)
+		}
+	})
+
+	// 6: configuration and secrets.
+	t.Run("env and Vault secret are in the container environment", func(t *testing.T) {
+		body := stack.waitGet(t, 30*time.Second, public, "shop.localhost", "/api/env/API_SIGNING_KEY", 200)
+		if strings.TrimSpace(body) != sha(canary) {
+			t.Errorf("API_SIGNING_KEY in the container hashes to %q, want %q", body, sha(canary))
+		}
+		body = stack.waitGet(t, 30*time.Second, public, "shop.localhost", "/api/env/SERVICE_NAME", 200)
+		if strings.TrimSpace(body) != sha("api") {
+			t.Errorf("SERVICE_NAME hashes to %q", body)
+		}
+		if code, _, _ := stack.get(public, "shop.localhost", "/api/env/VAULT_TOKEN"); code != 404 {
+			t.Errorf("the app got a VAULT_TOKEN (status %d); it must not", code)
+		}
+	})
+	t.Run("a service's policy cannot read another service's secret", func(t *testing.T) {
+		tok, err := stack.Vault.Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"stackctl-api"}, NoDefaultPolicy: true, TTL: "5m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := stack.Vault.Clone()
+		c.SetToken(tok.Auth.ClientToken)
+		if _, err := c.KVv2("secret").Get(t.Context(), "shop/api"); err != nil {
+			t.Errorf("api cannot read its own secret: %v", err)
+		}
+		if _, err := c.KVv2("secret").Get(t.Context(), "shop/kv"); err == nil || !strings.Contains(err.Error(), "403") {
+			t.Errorf("api's policy read kv's secret: %v", err)
+		}
+	})
+	t.Run("the canary value appears nowhere", func(t *testing.T) {
+		var leaks []string
+		for _, id := range []string{"api", "kv", "orders"} {
+			job, _, err := stack.Nomad.Jobs().Info(id, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(job)
+			if bytes.Contains(b, []byte(canary)) {
+				leaks = append(leaks, "nomad job inspect "+id)
+			}
+		}
+		out := t.TempDir()
+		if code, o := run("", "render", "-o", out, jobs); code != 0 {
+			t.Fatalf("render: %s", o)
+		}
+		_ = filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(canary)) {
+					leaks = append(leaks, "rendered "+p)
+				}
+			}
+			return nil
+		})
+		_, planOut := run("", "plan", jobs)
+		_, statusOut := run("", "status", "api")
+		if strings.Contains(planOut+statusOut+transcript.String(), canary) {
+			leaks = append(leaks, "stackctl output")
+		}
+		// Task logs and the agents' logs.
+		allocs, _, _ := stack.Nomad.Jobs().Allocations("api", true, nil)
+		for _, a := range allocs {
+			alloc, _, err := stack.Nomad.Allocations().Info(a.ID, nil)
+			if err != nil {
+				continue
+			}
+			for _, typ := range []string{"stdout", "stderr"} {
+				frames, errc := stack.Nomad.AllocFS().Logs(alloc, false, "api", typ, "start", 0, nil, nil)
+				var buf bytes.Buffer
+			read:
+				for {
+					select {
+					case f, ok := <-frames:
+						if !ok {
+							break read
+						}
+						buf.Write(f.Data)
+					case <-errc:
+						break read
+					case <-time.After(5 * time.Second):
+						break read
+					}
+				}
+				if bytes.Contains(buf.Bytes(), []byte(canary)) {
+					leaks = append(leaks, "task log "+a.ID[:8]+" "+typ)
+				}
+			}
+		}
+		logs, _ := filepath.Glob(filepath.Join(stack.State.Dir, "logs", "*"))
+		for _, l := range logs {
+			if b, _ := os.ReadFile(l); bytes.Contains(b, []byte(canary)) {
+				leaks = append(leaks, "agent log "+l)
+			}
+		}
+		if len(leaks) > 0 {
+			t.Errorf("the canary secret leaked into: %s", strings.Join(leaks, ", "))
+		}
+	})
+
+	t.Run("an unchanged redeploy creates no new job version", func(t *testing.T) {
+		before := jobVersions(t)
+		code, out := run("", "deploy", jobs)
+		if code != 0 || !strings.Contains(out, "No changes") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		if after := jobVersions(t); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("job versions moved: %v -> %v", before, after)
+		}
+	})
+
+	// 3: horizontal scaling.
+	t.Run("scale to 3: three instances answer through the edge", func(t *testing.T) {
+		code, out := run("", "scale", "api", "3")
+		if code != 0 {
+			t.Fatalf("scale: %d\n%s", code, out)
+		}
+		seen := map[string]bool{}
+		eventually(t, 60*time.Second, "three api instances answering", func() error {
+			_, body, err := stack.get(public, "shop.localhost", "/api/")
+			if err != nil {
+				return err
+			}
+			var r struct{ Alloc string }
+			if json.Unmarshal([]byte(body), &r) == nil && r.Alloc != "" {
+				seen[r.Alloc] = true
+			}
+			if len(seen) < 3 {
+				return fmt.Errorf("%d distinct instances so far", len(seen))
+			}
+			return nil
+		})
+		if code, out := run("", "scale", "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
+			t.Errorf("scale beyond max: exit %d\n%s", code, out)
+		}
+		// A redeploy keeps the count chosen at run time.
+		if code, out := run("", "deploy", jobs); code != 0 {
+			t.Fatalf("redeploy: %s", out)
+		}
+		if n := groupCount(t, "api"); n != 3 {
+			t.Errorf("redeploy reset api's count to %d, want 3", n)
+		}
+	})
+
+	t.Run("concurrent deploys: one wins, the other is refused cleanly", func(t *testing.T) {
+		dir := t.TempDir()
+		copyDir(t, jobs, dir)
+		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
+    RELEASE      = "2"`)
+		before := jobVersions(t)["orders"]
+		var wg sync.WaitGroup
+		codes, outs := make([]int, 2), make([]string, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], outs[i] = stackctl(t, "", "deploy", "-s", "orders", "--timeout", "3m", dir)
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for i := range 2 {
+			if codes[i] == 0 {
+				ok++
+			} else if !strings.Contains(outs[i], "changed in Nomad since it was planned") && !strings.Contains(outs[i], "still running") {
+				t.Errorf("the refused deploy does not say why:\n%s", outs[i])
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d deploys succeeded, want exactly 1\n--- 1:\n%s\n--- 2:\n%s", ok, outs[0], outs[1])
+		}
+		if after := jobVersions(t)["orders"]; after != before+1 {
+			t.Errorf("orders went from version %d to %d, want exactly one new version", before, after)
+		}
+	})
+
+	t.Run("a failing health check rolls back and deploy says which check", func(t *testing.T) {
+		dir := t.TempDir()
+		copyDir(t, jobs, dir)
+		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
+    FAIL_HEALTH  = "1"`)
+		replace(t, filepath.Join(dir, "orders.hcl"), `  health {
+    path = "/healthz"
+  }`, `  health {
+    path     = "/healthz"
+    interval = "2s"
+    timeout  = "1s"
+  }
+
+  update {
+    min_healthy_time  = "2s"
+    healthy_deadline  = "20s"
+    progress_deadline = "40s"
+  }`)
+		before := jobVersions(t)["orders"]
+		code, out := run("", "deploy", "-s", "orders", "--timeout", "3m", dir)
+		if code != 1 {
+			t.Fatalf("deploy of a failing release exited %d, want 1\n%s", code, out)
+		}
+		if !strings.Contains(out, "rolled back") || !strings.Contains(out, `"orders-http"`) {
+			t.Errorf("the output does not explain the rollback and name the check:\n%s", out)
+		}
+		eventually(t, 90*time.Second, "orders reverted", func() error {
+			job, _, err := stack.Nomad.Jobs().Info("orders", nil)
+			if err != nil {
+				return err
+			}
+			if _, failing := job.TaskGroups[0].Tasks[0].Env["FAIL_HEALTH"]; failing {
+				return fmt.Errorf("still the failing version %d", *job.Version)
+			}
+			if *job.Version <= before {
+				return fmt.Errorf("version %d", *job.Version)
+			}
+			return nil
+		})
+		stack.waitGet(t, 60*time.Second, internal, "orders.shop.localhost", "/", 200)
+	})
+
+	t.Run("destroy removes only what stackctl created", func(t *testing.T) {
+		if code, out := run("", "destroy", "orders"); code != 1 || !strings.Contains(out, "Not confirmed") {
+			t.Errorf("destroy without confirmation: %d\n%s", code, out)
+		}
+		code, out := run("orders\n", "destroy", "orders")
+		if code != 0 {
+			t.Fatalf("destroy: %d\n%s", code, out)
+		}
+		if p, _ := stack.Vault.Sys().GetPolicy("stackctl-orders"); p != "" {
+			t.Error("policy stackctl-orders still exists")
+		}
+		if _, err := stack.Vault.KVv2("secret").Get(t.Context(), "shop/kv"); err != nil {
+			t.Errorf("destroy removed the secrets too: %v", err)
+		}
+		job, _, err := stack.Nomad.Jobs().Info("orders", nil)
+		if err != nil || job.Stop == nil || !*job.Stop {
+			t.Errorf("orders not stopped: %v", err)
+		}
+	})
+}
+
+func jobVersions(t *testing.T) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	for _, id := range []string{"web", "api", "orders", "kv"} {
+		job, _, err := stack.Nomad.Jobs().Info(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = *job.Version
+	}
+	return out
+}
+
+func groupCount(t *testing.T, id string) int {
+	t.Helper()
+	job, _, err := stack.Nomad.Jobs().Info(id, &nomad.QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *job.TaskGroups[0].Count
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(from, "*.hcl"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(to, filepath.Base(f)), string(b))
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replace(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	writeFile(t, path, strings.Replace(string(b), old, new, 1))
+}
