@@ -83,7 +83,7 @@ func runDeploy(c *ucli.Context) error {
 	if !p.HasChanges() {
 		return nil
 	}
-	report := lineReporter(out)
+	report := newReporter(out)
 	regs, err := deploy.Apply(ctx, cl, p, report)
 	if err != nil {
 		var conflict *deploy.ConflictError
