@@ -108,6 +108,8 @@ func writePlan(w io.Writer, p *deploy.Plan) {
 				state = "MISSING (path does not exist)"
 			case !sec.KeyExists:
 				state = "MISSING (key not set)"
+			case sec.Unverified:
+				state = "path present (key not checked: the token may not read values)"
 			}
 			fmt.Fprintf(w, "    secret %-27s %s key %s: %s\n", sec.Env, sec.Path, sec.Key, state)
 		}

@@ -66,6 +66,7 @@ type SecretCheck struct {
 	Env, Path, Key string
 	PathExists     bool
 	KeyExists      bool
+	Unverified     bool // the token may not read values: only the path was checked
 	Err            string
 }
 
@@ -224,16 +225,35 @@ func planService(ctx context.Context, cl *Clients, b *compile.Bundle, svc *compi
 	return sp, nil
 }
 
+// checkSecret finds out whether a secret exists without printing it:
+// the path through KV v2 metadata (what a deployer's policy allows), the
+// key through the data only when the token may read it.
 func checkSecret(ctx context.Context, v *vault.Client, mount string, s compile.SecretRef) SecretCheck {
 	c := SecretCheck{Env: s.Env, Path: s.Path, Key: s.Key}
-	sec, err := v.KVv2(mount).Get(ctx, s.Path)
+	kv := v.KVv2(mount)
+	meta, err := kv.GetMetadata(ctx, s.Path)
 	switch {
 	case errors.Is(err, vault.ErrSecretNotFound):
+		return c
 	case err != nil:
 		c.Err = short(err)
-	default:
-		c.PathExists = true
+		return c
+	}
+	if cur, ok := meta.Versions[fmt.Sprint(meta.CurrentVersion)]; ok && (!cur.DeletionTime.IsZero() || cur.Destroyed) {
+		return c // the current version was deleted: reading it fails
+	}
+	c.PathExists = true
+	sec, err := kv.Get(ctx, s.Path)
+	switch {
+	case err == nil:
 		_, c.KeyExists = sec.Data[s.Key]
+	case strings.Contains(err.Error(), "403"):
+		// The deployer may not read values; the key is checked at run
+		// time by the template (error_on_missing_key).
+		c.KeyExists = true
+		c.Unverified = true
+	default:
+		c.Err = short(err)
 	}
 	return c
 }
