@@ -37,6 +37,7 @@ lint: ## go vet, gofmt and descriptor formatting checks
 
 golden: ## Regenerate golden files after an intended output change (review the diff!)
 	$(GO) test ./internal/render -update
+	$(GO) test ./internal/kube -update
 
 check: lint test fuzz integration ## Everything CI runs: lint, unit tests, fuzz, integration
 

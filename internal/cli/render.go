@@ -21,7 +21,9 @@ func renderCommand() *ucli.Command {
 		Description: `Without -o, prints the artifacts of the chosen format to stdout, each after a
 "# Source: <service>/<file>" line. With -o DIR, writes per service
 DIR/<service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json
-(Nomad >= 1.7) and intentions.hcl, each atomically.`,
+(Nomad >= 1.7) and intentions.hcl, each atomically.
+--target kubernetes renders the same stack as Kubernetes manifests instead:
+DIR/<service>/kubernetes.yaml and DIR/_shared/kubernetes.yaml (docs/comparison.md).`,
 		Flags: append(varFlags(),
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write files under `DIR` instead of printing"},
 			&ucli.StringFlag{Name: "format", Value: "hcl", Usage: "what to print without -o: `hcl` or json"},
