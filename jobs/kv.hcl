@@ -13,8 +13,11 @@ service "kv" {
     memory = 64
   }
 
+  # Nomad runs no tcp checks on Connect services: the demo store answers
+  # HTTP health checks on its port (a real store would expose an admin or
+  # metrics port for this).
   health {
-    type     = "tcp"
+    path     = "/healthz"
     interval = "5s"
     timeout  = "1s"
   }

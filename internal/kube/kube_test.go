@@ -243,8 +243,8 @@ func TestDeployment(t *testing.T) {
 	if kv.Spec.Replicas == nil || *kv.Spec.Replicas != 1 {
 		t.Errorf("kv replicas = %v, want 1", kv.Spec.Replicas)
 	}
-	if p := kv.Spec.Template.Spec.Containers[0].ReadinessProbe; p == nil || p.TCPSocket == nil || p.TCPSocket.Port.IntValue() != 8080 {
-		t.Errorf("kv's tcp check must become a tcpSocket probe: %+v", p)
+	if p := kv.Spec.Template.Spec.Containers[0].ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Port.IntValue() != 8080 || p.HTTPGet.Path != "/healthz" {
+		t.Errorf("kv's http check on its tcp port must become an httpGet probe on 8080: %+v", p)
 	}
 }
 

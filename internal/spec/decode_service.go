@@ -233,9 +233,16 @@ func decodeHealth(b *hcl.Block, d *attrs, s *Service) *Health {
 			"An http check needs path = \"/...\"; use type = \"tcp\" to only check that the port accepts connections.",
 			rangePtr(b.DefRange)))
 	}
-	if h.Type == "tcp" && a["path"] != nil {
-		d.diags = append(d.diags, errorDiag("Path on a tcp check",
-			"A tcp check only opens a connection; remove path, or set type = \"http\".", rangePtr(a["path"].Expr.Range())))
+	if h.Type == "tcp" {
+		// Nomad refuses tcp checks on Connect services (verified on 1.6):
+		// the app listens inside the allocation's namespace.
+		rng := b.DefRange
+		if a["type"] != nil {
+			rng = a["type"].Expr.Range()
+		}
+		d.diags = append(d.diags, errorDiag("tcp health check on a mesh service",
+			"Nomad does not run tcp checks on Connect services, and every stackctl service is one. Give an http check (path = \"/healthz\", on any port that speaks HTTP, e.g. a metrics port), or remove the health block: the sidecar's own check and the task's state then decide.",
+			rangePtr(rng)))
 	}
 	d.duration(a["interval"], &h.Interval, time.Second, time.Hour)
 	d.duration(a["timeout"], &h.Timeout, 100*time.Millisecond, time.Hour)

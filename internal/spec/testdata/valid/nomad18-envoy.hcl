@@ -68,8 +68,13 @@ service "ledger" {
     protocol       = "tcp"
   }
 
+  port "metrics" {
+    container_port = 9102
+  }
+
   health {
-    type = "tcp"
+    path = "/healthz"
+    port = "metrics"
   }
 
   update {

@@ -31,9 +31,11 @@ job "ledger" {
         }
       }
       check {
-        name         = "ledger-tcp"
-        type         = "tcp"
-        port         = "7000"
+        name         = "ledger-http"
+        type         = "http"
+        protocol     = "http"
+        path         = "/healthz"
+        port         = "9102"
         address_mode = "alloc"
         interval     = "10s"
         timeout      = "2s"

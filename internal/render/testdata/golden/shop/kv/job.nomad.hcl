@@ -42,8 +42,10 @@ job "kv" {
         }
       }
       check {
-        name         = "kv-tcp"
-        type         = "tcp"
+        name         = "kv-http"
+        type         = "http"
+        protocol     = "http"
+        path         = "/healthz"
         port         = "8080"
         address_mode = "alloc"
         interval     = "5s"
