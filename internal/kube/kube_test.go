@@ -3,7 +3,6 @@ package kube_test
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/stackctl/stackctl/internal/kube"
 	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -53,48 +53,7 @@ func renderStack(t testing.TB, paths ...string) []render.File {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "golden", tc.name)
-			files := renderStack(t, tc.paths...)
-			if *update {
-				if err := os.RemoveAll(dir); err != nil {
-					t.Fatal(err)
-				}
-				for _, f := range files {
-					p := filepath.Join(dir, filepath.FromSlash(f.Path))
-					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(p, f.Content, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			want := map[string]bool{}
-			for _, f := range files {
-				want[f.Path] = true
-				golden, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-				if err != nil {
-					t.Errorf("%s: %v (run go test ./internal/kube -update)", f.Path, err)
-					continue
-				}
-				if !bytes.Equal(golden, f.Content) {
-					t.Errorf("%s differs from its golden file; review the change and run go test ./internal/kube -update\n--- got ---\n%s", f.Path, f.Content)
-				}
-			}
-			var stale []string
-			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					rel, _ := filepath.Rel(dir, p)
-					if !want[filepath.ToSlash(rel)] {
-						stale = append(stale, rel)
-					}
-				}
-				return nil
-			})
-			sort.Strings(stale)
-			if len(stale) > 0 {
-				t.Errorf("stale golden files (no longer rendered): %v; run go test ./internal/kube -update", stale)
-			}
+			testkit.Golden(t, filepath.Join("testdata", "golden", tc.name), renderStack(t, tc.paths...), *update, "go test ./internal/kube -update")
 		})
 	}
 }

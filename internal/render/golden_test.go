@@ -3,14 +3,13 @@ package render_test
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -43,49 +42,7 @@ func renderCase(t testing.TB, paths []string, vars []spec.VarArg) []render.File 
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "golden", tc.name)
-			files := renderCase(t, tc.paths, tc.vars)
-			if *update {
-				if err := os.RemoveAll(dir); err != nil {
-					t.Fatal(err)
-				}
-				for _, f := range files {
-					p := filepath.Join(dir, filepath.FromSlash(f.Path))
-					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(p, f.Content, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			want := map[string]bool{}
-			for _, f := range files {
-				want[f.Path] = true
-				golden, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-				if err != nil {
-					t.Errorf("%s: %v (run go test ./internal/render -update)", f.Path, err)
-					continue
-				}
-				if !bytes.Equal(golden, f.Content) {
-					t.Errorf("%s differs from its golden file; review the change and run go test ./internal/render -update\n--- got ---\n%s", f.Path, f.Content)
-				}
-			}
-			// A golden file that is no longer rendered is stale.
-			var stale []string
-			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					rel, _ := filepath.Rel(dir, p)
-					if !want[filepath.ToSlash(rel)] {
-						stale = append(stale, rel)
-					}
-				}
-				return nil
-			})
-			sort.Strings(stale)
-			for _, s := range stale {
-				t.Errorf("stale golden file %s", s)
-			}
+			testkit.Golden(t, filepath.Join("testdata", "golden", tc.name), renderCase(t, tc.paths, tc.vars), *update, "go test ./internal/render -update")
 		})
 	}
 }

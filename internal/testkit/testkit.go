@@ -1,0 +1,127 @@
+// Package testkit holds checks that several packages' tests share: golden
+// directories of rendered files, and the purity rule for the packages that
+// turn a stack into artifacts. It is imported only from _test.go files.
+package testkit
+
+import (
+	"bytes"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stackctl/stackctl/internal/render"
+)
+
+// Golden compares files with the directory dir, file by file, and reports
+// golden files that are no longer rendered. With update it first rewrites
+// dir from files. hint tells how to regenerate (e.g. "go test ./internal/kube -update").
+func Golden(t *testing.T, dir string, files []render.File, update bool, hint string) {
+	t.Helper()
+	if update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			p := filepath.Join(dir, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, f.Content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Path] = true
+		golden, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Errorf("%s: %v (run %s)", f.Path, err, hint)
+			continue
+		}
+		if !bytes.Equal(golden, f.Content) {
+			t.Errorf("%s differs from its golden file; review the change and run %s\n--- got ---\n%s", f.Path, hint, f.Content)
+		}
+	}
+	var stale []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			if !want[filepath.ToSlash(rel)] {
+				stale = append(stale, rel)
+			}
+		}
+		return nil
+	})
+	sort.Strings(stale)
+	for _, s := range stale {
+		t.Errorf("stale golden file %s (no longer rendered; run %s)", s, hint)
+	}
+}
+
+// Same fails unless two renders are byte-identical.
+func Same(t *testing.T, name string, a, b []render.File) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%s: %d files, then %d", name, len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Path != b[i].Path || !bytes.Equal(a[i].Content, b[i].Content) {
+			t.Fatalf("%s: %s rendered differently the second time", name, a[i].Path)
+		}
+	}
+}
+
+// pureForbidden are imports that reach the outside world or add
+// randomness.
+var pureForbidden = []string{
+	"os", "os/exec", "io/ioutil", "net", "net/http", "syscall",
+	"math/rand", "math/rand/v2", "crypto/rand",
+}
+
+// Pure checks that the non-test Go files of the current directory import
+// nothing in pureForbidden or extra, and never read the clock, so the
+// package's output depends on its input alone.
+func Pure(t *testing.T, extra ...string) {
+	t.Helper()
+	forbidden := map[string]bool{}
+	for _, p := range append(append([]string(nil), pureForbidden...), extra...) {
+		forbidden[p] = true
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if forbidden[path] {
+				t.Errorf("%s imports %q; this package must stay pure (no I/O, no randomness)", name, path)
+			}
+		}
+		if strings.Contains(string(src), "time.Now(") || strings.Contains(string(src), "time.Since(") {
+			t.Errorf("%s reads the clock; output must not depend on time", name)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no source files checked")
+	}
+}
