@@ -1,0 +1,107 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBurn bounds /burn so a typo cannot pin a CPU for minutes.
+const maxBurn = 60 * time.Second
+
+// lookupEnv is os.LookupEnv; tests pass a map.
+type lookupEnv func(string) (string, bool)
+
+func newHandler(env lookupEnv, client *http.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if v, _ := env("FAIL_HEALTH"); v == "1" {
+			http.Error(w, "unhealthy (FAIL_HEALTH=1)", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		svc, _ := env("SERVICE_NAME")
+		alloc, _ := env("NOMAD_ALLOC_ID")
+		host, _ := os.Hostname()
+		writeJSON(w, map[string]string{"service": svc, "alloc": alloc, "host": host})
+	})
+	mux.HandleFunc("GET /env/{name}", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := env(r.PathValue("name"))
+		if !ok {
+			http.Error(w, "not set", http.StatusNotFound)
+			return
+		}
+		// Only a digest: the value itself (often a secret) never leaves.
+		sum := sha256.Sum256([]byte(v))
+		fmt.Fprintln(w, hex.EncodeToString(sum[:]))
+	})
+	mux.HandleFunc("GET /call/{target...}", func(w http.ResponseWriter, r *http.Request) {
+		name, path, _ := strings.Cut(r.PathValue("target"), "/")
+		addr, ok := env(name)
+		if !ok || addr == "" {
+			http.Error(w, "upstream variable "+name+" not set", http.StatusNotFound)
+			return
+		}
+		u := "http://" + addr + "/" + path
+		if r.URL.RawQuery != "" {
+			u += "?" + r.URL.RawQuery
+		}
+		req, err := http.NewRequestWithContext(r.Context(), "GET", u, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 {
+			http.Error(w, "ms must be a non-negative integer", http.StatusBadRequest)
+			return
+		}
+		d := min(time.Duration(ms)*time.Millisecond, maxBurn)
+		n := burn(d)
+		writeJSON(w, map[string]any{"burned_ms": d.Milliseconds(), "iterations": n})
+	})
+	return mux
+}
+
+// burn keeps one CPU busy for d and returns how many loop rounds it did.
+func burn(d time.Duration) uint64 {
+	var n uint64
+	x := uint64(1)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := 0; i < 10000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		n++
+	}
+	if x == 0 { // keep the loop from being optimised away
+		n++
+	}
+	return n
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,46 @@
+// Command demo is the small HTTP service every example in jobs/ runs. It
+// shows what the platform gave it without leaking anything:
+//
+//	GET /healthz           200, or 500 when FAIL_HEALTH=1
+//	GET /                  {"service": $SERVICE_NAME, "alloc": $NOMAD_ALLOC_ID, "host": hostname}
+//	GET /env/NAME          sha256 (hex) of the variable's value, 404 when unset
+//	GET /call/VAR[/path]   GET http://$VAR/path (an upstream address such as
+//	                       127.0.0.1:9091) and relay its status and body
+//	GET /burn?ms=N         spin one CPU for N ms (autoscaling tests)
+//
+// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
+package main
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	srv := &http.Server{
+		Addr:              ":" + port,
+		Handler:           newHandler(os.LookupEnv, &http.Client{Timeout: 10 * time.Second}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Printf("demo listening on :%s", port)
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+}

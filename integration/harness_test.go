@@ -1,0 +1,306 @@
+//go:build integration
+
+// Package integration tests stackctl against the real agents: the dev stack
+// (internal/devstack) is started once per run, or a healthy one already
+// running is reused and left running.
+//
+//	go test -tags integration ./integration/...
+//
+// STACKCTL_KEEP_STACK=1 keeps a stack this run started, for debugging.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	nomad "github.com/hashicorp/nomad/api"
+	vault "github.com/hashicorp/vault/api"
+
+	"github.com/stackctl/stackctl/internal/cli"
+	"github.com/stackctl/stackctl/internal/devstack"
+)
+
+// Stack is the running dev stack and its API clients.
+type Stack struct {
+	State  *devstack.State
+	Repo   string
+	Nomad  *nomad.Client
+	Consul *consul.Client
+	Vault  *vault.Client
+}
+
+var stack *Stack
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	s, started, err := startStack(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "integration: dev stack: %v\n", err)
+		return 1
+	}
+	stack = s
+	code := m.Run()
+	if started && os.Getenv("STACKCTL_KEEP_STACK") == "" {
+		if err := devstack.Down(context.Background(), s.State.Dir, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "integration: dev down: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// startStack reuses a healthy stack or starts one through the same code as
+// `stackctl dev up`; started says whether this run owns it.
+func startStack(ctx context.Context) (*Stack, bool, error) {
+	repo, err := devstack.FindRepo()
+	if err != nil {
+		return nil, false, err
+	}
+	stateDir, err := devstack.StateDir()
+	if err != nil {
+		return nil, false, err
+	}
+	cacheDir, err := devstack.CacheDir()
+	if err != nil {
+		return nil, false, err
+	}
+	started := false
+	st, err := devstack.LoadState(stateDir)
+	if err == nil && healthy(ctx, st) {
+		fmt.Fprintf(os.Stderr, "integration: reusing the healthy dev stack in %s\n", stateDir)
+	} else {
+		start := time.Now()
+		st, err = devstack.Up(ctx, devstack.Options{
+			StateDir: stateDir, CacheDir: cacheDir, Repo: repo, Ports: devstack.DefaultPorts(),
+			Install: true, Out: os.Stderr,
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		started = true
+		fmt.Fprintf(os.Stderr, "integration: dev stack up in %.1fs\n", time.Since(start).Seconds())
+	}
+	s := &Stack{State: st, Repo: repo}
+	if s.Nomad, err = st.NomadClient(); err != nil {
+		return nil, started, err
+	}
+	if s.Consul, err = st.ConsulClient(); err != nil {
+		return nil, started, err
+	}
+	if s.Vault, err = st.VaultClient(); err != nil {
+		return nil, started, err
+	}
+	return s, started, nil
+}
+
+func healthy(ctx context.Context, st *devstack.State) bool {
+	for _, h := range devstack.Status(ctx, st) {
+		if !h.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// eventually retries f until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: not done after %s: %v", what, timeout, err)
+}
+
+// Entrypoints of Traefik.
+const (
+	public   = "public"
+	internal = "internal"
+)
+
+// get sends GET path to Traefik's entrypoint with a Host header.
+func (s *Stack) get(entrypoint, host, path string) (int, string, error) {
+	base := s.State.PublicURL()
+	if entrypoint == internal {
+		base = s.State.InternalURL()
+	}
+	req, err := http.NewRequest("GET", base+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	// A fresh connection each time: intentions are checked when a
+	// connection opens.
+	req.Close = true
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// waitGet retries a GET until it answers want.
+func (s *Stack) waitGet(t *testing.T, timeout time.Duration, entrypoint, host, path string, want int) string {
+	t.Helper()
+	var body string
+	eventually(t, timeout, fmt.Sprintf("GET %s%s on %s -> %d", host, path, entrypoint, want), func() error {
+		code, b, err := s.get(entrypoint, host, path)
+		if err != nil {
+			return err
+		}
+		if code != want {
+			return fmt.Errorf("got %d: %.200s", code, b)
+		}
+		body = b
+		return nil
+	})
+	return body
+}
+
+// parseJobFile parses an HCL2 job file with Nomad's own parser.
+func (s *Stack) parseJobFile(t *testing.T, path, vars string) *nomad.Job {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.Nomad.Jobs().ParseHCLOpts(&nomad.JobsParseRequest{JobHCL: string(src), Variables: vars, Canonicalize: true})
+	if err != nil {
+		t.Fatalf("nomad parse %s: %v", path, err)
+	}
+	return job
+}
+
+// registerPayload submits a /v1/jobs register payload ({"Job": {...}}) as
+// it is on disk, so every field the renderer wrote reaches Nomad.
+func (s *Stack) registerPayload(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload struct{ Job struct{ ID string } }
+	if err := json.Unmarshal(b, &payload); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	resp, err := http.Post(s.State.NomadAddr()+"/v1/jobs", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("register %s: %s: %s", path, resp.Status, body)
+	}
+	return payload.Job.ID
+}
+
+// purgeJob stops and purges a job when the test ends.
+func (s *Stack) purgeJob(t *testing.T, id string) {
+	t.Cleanup(func() {
+		if _, _, err := s.Nomad.Jobs().Deregister(id, true, nil); err != nil {
+			t.Logf("purge %s: %v", id, err)
+		}
+	})
+}
+
+// waitJobHealthy waits until the job's latest deployment succeeded (every
+// allocation running and passing its checks), or fails with the reason.
+func (s *Stack) waitJobHealthy(t *testing.T, id string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, "job "+id+" healthy", func() error {
+		d, _, err := s.Nomad.Jobs().LatestDeployment(id, nil)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			return devstack.JobRunning(s.Nomad, id)
+		}
+		switch d.Status {
+		case "successful":
+			return nil
+		case "failed", "cancelled":
+			t.Fatalf("job %s: deployment %s: %s\n%s", id, d.Status, d.StatusDescription, s.allocReport(id))
+		}
+		return fmt.Errorf("deployment %s: %s", d.Status, d.StatusDescription)
+	})
+}
+
+// allocReport summarises a job's allocations for a failure message.
+func (s *Stack) allocReport(id string) string {
+	allocs, _, err := s.Nomad.Jobs().Allocations(id, true, nil)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, a := range allocs {
+		fmt.Fprintf(&b, "alloc %s %s/%s\n", a.ID[:8], a.DesiredStatus, a.ClientStatus)
+		for task, ts := range a.TaskStates {
+			for _, e := range ts.Events {
+				fmt.Fprintf(&b, "  %s: %s %s\n", task, e.Type, e.DisplayMessage)
+			}
+		}
+	}
+	return b.String()
+}
+
+// consulConfigWrite applies a config entry file with `consul config write`.
+func (s *Stack) consulConfigWrite(file string) error {
+	b, err := exec.Command(s.State.Bins["consul"], "config", "write", "-http-addr="+s.State.ConsulAddr(), file).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("consul config write %s: %v: %s", file, err, b)
+	}
+	return nil
+}
+
+// renderExamples renders jobs/ with the stackctl CLI in-process.
+func renderExamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := cli.Main([]string{"stackctl", "render", "-o", dir, filepath.Join(stack.Repo, "jobs")}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("stackctl render: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	return dir
+}
+
+// renderedServices lists the service directories of a render.
+func renderedServices(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svcs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			svcs = append(svcs, e.Name())
+		}
+	}
+	if len(svcs) == 0 {
+		t.Fatalf("render wrote no service in %s", dir)
+	}
+	return svcs
+}

@@ -1,0 +1,131 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/stackctl/stackctl/internal/devstack"
+)
+
+// The stack is wired as a cluster is expected to be.
+func TestStackWiring(t *testing.T) {
+	t.Run("platform jobs running", func(t *testing.T) {
+		for _, id := range []string{"traefik", "nomad-autoscaler"} {
+			if err := devstack.JobRunning(stack.Nomad, id); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	t.Run("mesh default deny", func(t *testing.T) {
+		e, _, err := stack.Consul.ConfigEntries().Get(consul.ServiceIntentions, "*", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ixn := e.(*consul.ServiceIntentionsConfigEntry)
+		if len(ixn.Sources) != 1 || ixn.Sources[0].Name != "*" || ixn.Sources[0].Action != consul.IntentionActionDeny {
+			t.Errorf("wildcard intention: %+v", ixn.Sources)
+		}
+	})
+	t.Run("vault policies and kv", func(t *testing.T) {
+		for _, name := range []string{"deployer", "nomad-server"} {
+			p, err := stack.Vault.Sys().GetPolicy(name)
+			if err != nil || p == "" {
+				t.Errorf("policy %s: %q %v", name, p, err)
+			}
+		}
+		if _, err := stack.Vault.KVv2("secret").Put(t.Context(), "itest/probe", map[string]any{"k": "v"}); err != nil {
+			t.Errorf("KV v2 at secret/: %v", err)
+		}
+	})
+	t.Run("traefik internal entrypoint is loopback only", func(t *testing.T) {
+		// The readiness route answers on loopback...
+		if code, _, err := stack.get(internal, "anything", "/traefik-ready"); err != nil || code != 200 {
+			t.Errorf("internal /traefik-ready: %d %v", code, err)
+		}
+		// ...and is not on the public entrypoint.
+		if code, _, err := stack.get(public, "anything", "/traefik-ready"); err != nil || code != 404 {
+			t.Errorf("public /traefik-ready: %d %v, want 404", code, err)
+		}
+	})
+}
+
+// A hand-written Connect pair: routed through Traefik on the public
+// entrypoint only, and the mesh denies what no intention allows.
+func TestMeshAndRouting(t *testing.T) {
+	job := stack.parseJobFile(t, filepath.Join("testdata", "mesh.nomad.hcl"),
+		fmt.Sprintf("consul_port = %d\n", stack.State.Ports.ConsulHTTP))
+	ixns := stack.Consul.ConfigEntries()
+	for _, svc := range []string{"ithello", "itclient"} {
+		entry := &consul.ServiceIntentionsConfigEntry{Kind: consul.ServiceIntentions, Name: svc,
+			Sources: []*consul.SourceIntention{{Name: "traefik", Action: consul.IntentionActionAllow}}}
+		if _, _, err := ixns.Set(entry, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = ixns.Delete(consul.ServiceIntentions, svc, nil) })
+	}
+	if _, _, err := stack.Nomad.Jobs().Register(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	stack.purgeJob(t, *job.ID)
+	stack.waitJobHealthy(t, *job.ID, 2*time.Minute)
+
+	body := stack.waitGet(t, 60*time.Second, public, "hello.itest.localhost", "/", 200)
+	var got map[string]string
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got["service"] != "ithello" {
+		t.Errorf("public route: %q %v", body, err)
+	}
+	if code, b, err := stack.get(internal, "hello.itest.localhost", "/"); err != nil || code != 404 {
+		t.Errorf("internal entrypoint served the public route: %d %.100s %v", code, b, err)
+	}
+
+	// itclient -> ithello through the mesh: denied by default...
+	stack.waitGet(t, 60*time.Second, public, "client.itest.localhost", "/healthz", 200)
+	if code, b, err := stack.get(public, "client.itest.localhost", "/call/HELLO_ADDR/"); err != nil || code == 200 {
+		t.Errorf("mesh call without intention: %d %.100s %v, want a failure", code, b, err)
+	}
+	// ...allowed by an intention.
+	allow := &consul.ServiceIntentionsConfigEntry{Kind: consul.ServiceIntentions, Name: "ithello",
+		Sources: []*consul.SourceIntention{
+			{Name: "traefik", Action: consul.IntentionActionAllow},
+			{Name: "itclient", Action: consul.IntentionActionAllow},
+		}}
+	if _, _, err := ixns.Set(allow, nil); err != nil {
+		t.Fatal(err)
+	}
+	body = stack.waitGet(t, 30*time.Second, public, "client.itest.localhost", "/call/HELLO_ADDR/", 200)
+	if !strings.Contains(body, `"service":"ithello"`) {
+		t.Errorf("mesh call answered %q, want ithello's index", body)
+	}
+}
+
+// docker-compose.dev.yml is valid Compose and its images are overridable.
+func TestComposeFileValid(t *testing.T) {
+	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
+		t.Skip("docker compose v2 not installed (stackctl dev install docker-compose)")
+	}
+	file := filepath.Join(stack.Repo, "docker-compose.dev.yml")
+	if b, err := exec.Command("docker", "compose", "-f", file, "config", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("docker compose config: %v\n%s", err, b)
+	}
+	cmd := exec.Command("docker", "compose", "-f", file, "config", "--images")
+	cmd.Env = append(os.Environ(), "NOMAD_IMAGE=local/nomad:test", "TRAEFIK_IMAGE=local/traefik:test")
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"local/nomad:test", "local/traefik:test", "hashicorp/consul:1.14.11", "hashicorp/vault:1.14.1"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("images %q lack %s", b, want)
+		}
+	}
+}

@@ -1,0 +1,121 @@
+# Traefik: the edge router of a stackctl platform. Services opt in with
+# `traefik.enable=true` tags (stackctl renders them) and are reached through
+# Consul Connect: Traefik is a Connect-native service named "traefik", so an
+# intention traefik -> <service> is what exposes a service.
+#
+# Two entrypoints: "public" on every interface, "internal" on one address
+# (loopback by default) for routes that must not face the outside.
+#
+# The same file runs the local dev stack (`stackctl dev up` passes the
+# variables) and a real cluster: `nomad job run -var public_port=80 traefik.nomad.hcl`.
+# With raw_exec the bare command "traefik" resolves through the Nomad
+# client's PATH; on a cluster that prefers containers, swap the task for the
+# docker driver and the official traefik image with the same args.
+
+variable "datacenters" {
+  type    = list(string)
+  default = ["*"]
+}
+
+variable "public_port" {
+  type    = number
+  default = 8000
+}
+
+variable "internal_port" {
+  type    = number
+  default = 8001
+}
+
+variable "internal_address" {
+  description = "Address the internal entrypoint listens on."
+  type        = string
+  default     = "127.0.0.1"
+}
+
+variable "consul_http_addr" {
+  description = "Consul HTTP API (host:port) as seen from the client node."
+  type        = string
+  default     = "127.0.0.1:8500"
+}
+
+variable "command" {
+  type    = string
+  default = "traefik"
+}
+
+job "traefik" {
+  datacenters = var.datacenters
+  type        = "system"
+
+  group "traefik" {
+    network {
+      port "public" {
+        static = var.public_port
+      }
+      port "internal" {
+        static = var.internal_port
+      }
+    }
+
+    service {
+      name = "traefik"
+      task = "traefik"
+      port = "public"
+
+      connect {
+        native = true
+      }
+
+      # Traefik builds its first configuration only once it holds its Connect
+      # leaf certificate. This router (to Traefik's own ping handler, on the
+      # internal entrypoint only) therefore answers 200 exactly when the
+      # Consul catalog routes are loaded: `stackctl dev up` waits for it.
+      tags = [
+        "traefik.enable=true",
+        "traefik.http.routers.traefik-ready.rule=Path(`/traefik-ready`)",
+        "traefik.http.routers.traefik-ready.entrypoints=internal",
+        "traefik.http.routers.traefik-ready.service=ping@internal",
+      ]
+
+      check {
+        name     = "public entrypoint"
+        type     = "tcp"
+        port     = "public"
+        interval = "5s"
+        timeout  = "2s"
+      }
+    }
+
+    task "traefik" {
+      driver = "raw_exec"
+
+      config {
+        command = var.command
+        args = [
+          "--entrypoints.public.address=:${NOMAD_PORT_public}",
+          "--entrypoints.internal.address=${var.internal_address}:${NOMAD_PORT_internal}",
+          "--providers.consulcatalog=true",
+          "--providers.consulcatalog.endpoint.address=${var.consul_http_addr}",
+          "--providers.consulcatalog.connectAware=true",
+          "--providers.consulcatalog.exposedByDefault=false",
+          "--providers.consulcatalog.serviceName=traefik",
+          # Blocking queries: a service's route appears as soon as it is
+          # healthy instead of at the next 15 s poll.
+          "--providers.consulcatalog.watch=true",
+          "--ping=true",
+          "--ping.entryPoint=internal",
+          "--api.dashboard=false",
+          "--global.checkNewVersion=false",
+          "--global.sendAnonymousUsage=false",
+          "--log.level=INFO",
+        ]
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+# The local stack, the images and the integration suite (docs/devstack.md).
+# Included from the Makefile.
+
+STACKCTL_RUN ?= go run ./cmd/stackctl
+
+.PHONY: install-agents dev-up dev-down images integration bench-devup
+
+install-agents: ## Install Docker + CNI (apt), build the pinned agents and local images
+	$(STACKCTL_RUN) dev install
+
+dev-up: ## Start the local Nomad/Consul/Vault/Traefik/autoscaler stack
+	$(STACKCTL_RUN) dev up
+
+dev-down: ## Stop the local stack and remove its containers
+	$(STACKCTL_RUN) dev down
+
+images: ## Build the local pause and demo images (needs dockerd)
+	$(STACKCTL_RUN) dev install --images-only
+
+integration: ## Run the integration suite against the real agents (starts the stack if needed)
+	go test -tags integration -count=1 -timeout 30m ./integration/...
+
+bench-devup: ## Measure `dev up` to fully ready (binaries already built)
+	bash bench/devup.sh
