@@ -305,13 +305,13 @@ service "intruder" {
 
 	// 3: horizontal scaling.
 	t.Run("scale to 3: three instances answer through the edge", func(t *testing.T) {
-		code, out := run("", "scale", "api", "3")
+		code, out := run("", "scale", "orders", "3")
 		if code != 0 {
 			t.Fatalf("scale: %d\n%s", code, out)
 		}
 		seen := map[string]bool{}
-		eventually(t, 60*time.Second, "three api instances answering", func() error {
-			_, body, err := stack.get(public, "shop.localhost", "/api/")
+		eventually(t, 60*time.Second, "three orders instances answering", func() error {
+			_, body, err := stack.get(internal, "orders.shop.localhost", "/")
 			if err != nil {
 				return err
 			}
@@ -325,15 +325,71 @@ service "intruder" {
 			return nil
 		})
 		if code, out := run("", "scale", "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
-			t.Errorf("scale beyond max: exit %d\n%s", code, out)
+			t.Errorf("scale beyond the autoscale max: exit %d\n%s", code, out)
 		}
-		// A redeploy keeps the count chosen at run time.
-		if code, out := run("", "deploy", jobs); code != 0 {
-			t.Fatalf("redeploy: %s", out)
+	})
+
+	// 4: autoscaling. The autoscaler already chose api's count at idle (it
+	// scales in from the descriptor's 2); a redeploy must keep its choice.
+	t.Run("a redeploy keeps the count the autoscaler chose", func(t *testing.T) {
+		var chosen int
+		eventually(t, 90*time.Second, "the autoscaler acting on api", func() error {
+			s, _, err := stack.Nomad.Jobs().ScaleStatus("api", nil)
+			if err != nil {
+				return err
+			}
+			tg := s.TaskGroups["api"]
+			if len(tg.Events) == 0 || tg.Desired == 2 {
+				return fmt.Errorf("no scaling yet (desired %d)", tg.Desired)
+			}
+			chosen = tg.Desired
+			return nil
+		})
+		code, out := run("", "deploy", jobs)
+		if code != 0 {
+			t.Fatalf("redeploy: %d\n%s", code, out)
 		}
-		if n := groupCount(t, "api"); n != 3 {
-			t.Errorf("redeploy reset api's count to %d, want 3", n)
+		if n := groupCount(t, "api"); n != chosen {
+			t.Errorf("redeploy set api's count to %d, the autoscaler had chosen %d", n, chosen)
 		}
+	})
+	t.Run("load makes the autoscaler scale out within max, then back in", func(t *testing.T) {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						_, _, _ = stack.get(public, "shop.localhost", "/api/burn?ms=400")
+					}
+				}
+			}()
+		}
+		peak := 0
+		eventually(t, 3*time.Minute, "api scaled out under load", func() error {
+			n := groupCount(t, "api")
+			peak = max(peak, n)
+			if n < 2 {
+				return fmt.Errorf("count %d", n)
+			}
+			return nil
+		})
+		close(stop)
+		wg.Wait()
+		if peak > 4 {
+			t.Errorf("scaled to %d, beyond max 4", peak)
+		}
+		eventually(t, 3*time.Minute, "api scaled back in after the load", func() error {
+			if n := groupCount(t, "api"); n != 1 {
+				return fmt.Errorf("count %d", n)
+			}
+			return nil
+		})
 	})
 
 	t.Run("concurrent deploys: one wins, the other is refused cleanly", func(t *testing.T) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -53,7 +54,24 @@ func runScale(c *ucli.Context) error {
 	if sc := g.Scaling; sc != nil && sc.Min != nil && sc.Max != nil && (int64(n) < *sc.Min || int64(n) > *sc.Max) {
 		return usageErrorf("%s scales between %d and %d (its autoscale block); %d is outside. Change min/max in the descriptor and deploy to go further", name, *sc.Min, *sc.Max, n)
 	}
-	resp, _, err := cl.Nomad.Jobs().Scale(name, *g.Name, &n, "scaled by stackctl", false, nil, (&nomad.WriteOptions{Namespace: ns}).WithContext(ctx))
+	// Nomad refuses to scale during a deployment; wait for it rather than
+	// fail, up to the timeout.
+	var resp *nomad.JobRegisterResponse
+	deadline := time.Now().Add(c.Duration("timeout"))
+	for waited := false; ; waited = true {
+		resp, _, err = cl.Nomad.Jobs().Scale(name, *g.Name, &n, "scaled by stackctl", false, nil, (&nomad.WriteOptions{Namespace: ns}).WithContext(ctx))
+		if err == nil || !strings.Contains(err.Error(), "active deployment") || time.Now().After(deadline) {
+			break
+		}
+		if !waited {
+			fmt.Fprintf(c.App.Writer, "%s: a deployment is running; waiting for it to finish before scaling\n", name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("scale %s: %s", name, firstLine(err.Error()))
 	}

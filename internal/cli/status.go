@@ -62,12 +62,13 @@ func runStatus(c *ucli.Context) error {
 	n := 0
 	sort.Slice(stubs, func(i, j int) bool { return stubs[i].ID < stubs[j].ID })
 	for _, s := range stubs {
-		if s.Meta[compile.MetaManagedBy] != compile.ManagedBy {
-			continue
-		}
+		// Nomad 1.6's job list carries no meta: read each job.
 		job, _, err := cl.Nomad.Jobs().Info(s.ID, q)
 		if err != nil {
 			return err
+		}
+		if job.Meta[compile.MetaManagedBy] != compile.ManagedBy {
+			continue
 		}
 		scale, _, _ := cl.Nomad.Jobs().ScaleStatus(s.ID, q)
 		dep, _, _ := cl.Nomad.Jobs().LatestDeployment(s.ID, q)

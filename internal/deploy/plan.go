@@ -157,7 +157,10 @@ func planService(ctx context.Context, cl *Clients, b *compile.Bundle, svc *compi
 		sp.Updates = resp.Annotations.DesiredTGUpdates
 	}
 	switch {
-	case resp.Diff == nil || resp.Diff.Type == "None":
+	case resp.Diff == nil || resp.Diff.Type == "None" || (resp.Diff.Type == "Edited" && !specChanged(resp.Diff)):
+		// "Edited" without a changed field only means allocations lag
+		// behind the job's version (e.g. after the autoscaler scaled it):
+		// the spec is what we want, nothing to register.
 		sp.JobChange = NoChange
 		// A stopped job still diffs as None: deploying it must start it.
 		if current != nil && isStopped(current) {
@@ -330,3 +333,40 @@ func deref[T any](p *T) T {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// specChanged reports whether a job diff changes any field, as opposed to
+// only carrying the scheduler's pending allocation updates.
+func specChanged(d *nomad.JobDiff) bool {
+	if fieldsChanged(d.Fields) || objectsChanged(d.Objects) {
+		return true
+	}
+	for _, g := range d.TaskGroups {
+		if g.Type == "Added" || g.Type == "Deleted" || fieldsChanged(g.Fields) || objectsChanged(g.Objects) {
+			return true
+		}
+		for _, t := range g.Tasks {
+			if t.Type == "Added" || t.Type == "Deleted" || fieldsChanged(t.Fields) || objectsChanged(t.Objects) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func fieldsChanged(fs []*nomad.FieldDiff) bool {
+	for _, f := range fs {
+		if f.Type != "None" {
+			return true
+		}
+	}
+	return false
+}
+
+func objectsChanged(os []*nomad.ObjectDiff) bool {
+	for _, o := range os {
+		if o.Type != "None" && (o.Type != "Edited" || fieldsChanged(o.Fields) || objectsChanged(o.Objects)) {
+			return true
+		}
+	}
+	return false
+}
