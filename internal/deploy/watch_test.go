@@ -71,3 +71,26 @@ func TestPlanChanges(t *testing.T) {
 		t.Fatalf("missing secrets: %+v", m)
 	}
 }
+
+func TestSpecChanged(t *testing.T) {
+	lagging := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
+		Type: "Edited", Name: "api", Updates: map[string]uint64{"in-place update": 1},
+		Tasks: []*nomad.TaskDiff{{Type: "None", Name: "api"}},
+	}}}
+	if specChanged(lagging) {
+		t.Error("allocation updates alone counted as a spec change")
+	}
+	env := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
+		Type: "Edited", Name: "api",
+		Tasks: []*nomad.TaskDiff{{Type: "Edited", Name: "api", Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "Env[A]", Old: "1", New: "2"}}}},
+	}}}
+	if !specChanged(env) {
+		t.Error("an env change not seen")
+	}
+	nested := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
+		Type: "Edited", Objects: []*nomad.ObjectDiff{{Type: "Edited", Name: "Update", Objects: []*nomad.ObjectDiff{{Type: "Added", Name: "X"}}}},
+	}}}
+	if !specChanged(nested) {
+		t.Error("a nested object change not seen")
+	}
+}
