@@ -8,6 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,6 +155,20 @@ func TestDeployLifecycle(t *testing.T) {
 		}
 		if code, _, err := stack.get(public, "kv.shop.localhost", "/"); err != nil || code != 404 {
 			t.Errorf("kv reachable from the edge: %d %v", code, err)
+		}
+	})
+	t.Run("the internal entrypoint does not listen on a non-loopback address", func(t *testing.T) {
+		// The stack's own non-loopback address: the public entrypoint
+		// answers there, the internal one must not.
+		addr := stack.State.BindAddr
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, fmt.Sprint(stack.State.Ports.Public)), 3*time.Second); err != nil {
+			t.Fatalf("public entrypoint not reachable on %s: %v", addr, err)
+		} else {
+			c.Close()
+		}
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, fmt.Sprint(stack.State.Ports.Internal)), 3*time.Second); err == nil {
+			c.Close()
+			t.Errorf("internal entrypoint accepts connections on %s", addr)
 		}
 	})
 	t.Run("undeclared caller is refused by the mesh", func(t *testing.T) {
@@ -464,6 +483,56 @@ service "intruder" {
 			return nil
 		})
 		stack.waitGet(t, 60*time.Second, internal, "orders.shop.localhost", "/", 200)
+	})
+
+	t.Run("Consul failing mid-deploy: clear error, nothing half-applied, a rerun converges", func(t *testing.T) {
+		// orders starts calling api: api's intentions change (written
+		// first, in service order), then orders' job. Consul accepts the
+		// plan's reads but drops the connection on every write, as if it
+		// stopped between plan and apply.
+		dir := t.TempDir()
+		copyDir(t, jobs, dir)
+		replace(t, filepath.Join(dir, "orders.hcl"), `  upstream "kv" {`, `  upstream "api" {
+    local_port = 9001
+  }
+
+  upstream "kv" {`)
+		target, _ := url.Parse(stack.State.ConsulAddr())
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/config") {
+				if hj, ok := w.(http.Hijacker); ok {
+					conn, _, _ := hj.Hijack()
+					conn.Close()
+					return
+				}
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		defer failing.Close()
+		before := jobVersions(t)["orders"]
+
+		t.Setenv("CONSUL_HTTP_ADDR", failing.URL)
+		code, out := run("", "deploy", "-s", "api", "-s", "orders", dir)
+		if code != 1 || !strings.Contains(out, "write Consul intentions for api at "+failing.URL) || !strings.Contains(out, "converges") {
+			t.Fatalf("exit %d; want a failure naming Consul's address and how to recover:\n%s", code, out)
+		}
+		if v := jobVersions(t)["orders"]; v != before {
+			t.Errorf("orders was registered (version %d -> %d) although its caller's intentions were not written", before, v)
+		}
+
+		t.Setenv("CONSUL_HTTP_ADDR", stack.State.ConsulAddr())
+		if code, out := run("", "deploy", "-s", "api", "-s", "orders", "--timeout", "3m", dir); code != 0 {
+			t.Fatalf("rerun: exit %d\n%s", code, out)
+		}
+		body := stack.waitGet(t, 30*time.Second, internal, "orders.shop.localhost", "/call/API_ADDR/", 200)
+		if !strings.Contains(body, `"service":"api"`) {
+			t.Errorf("orders -> api after the rerun answered %s", body)
+		}
+		// Back to the descriptors in jobs/: the extra caller goes away.
+		if code, out := run("", "deploy", "-s", "api", "-s", "orders", "--timeout", "3m", jobs); code != 0 {
+			t.Fatalf("restore: exit %d\n%s", code, out)
+		}
 	})
 
 	t.Run("destroy removes only what stackctl created", func(t *testing.T) {

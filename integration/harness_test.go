@@ -42,6 +42,10 @@ type Stack struct {
 
 var stack *Stack
 
+// ownStack is true when this run started the stack (and will stop it), so
+// tests may break it on purpose at the end.
+var ownStack bool
+
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
@@ -51,7 +55,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "integration: dev stack: %v\n", err)
 		return 1
 	}
-	stack = s
+	stack, ownStack = s, started
 	code := m.Run()
 	if started && os.Getenv("STACKCTL_KEEP_STACK") == "" {
 		if err := devstack.Down(context.Background(), s.State.Dir, os.Stderr); err != nil {

@@ -30,8 +30,12 @@ type BusyError struct {
 }
 
 func (e *BusyError) Error() string {
+	id := e.DeploymentID
+	if !strings.HasPrefix(id, "(") {
+		id = shortID(id)
+	}
 	return fmt.Sprintf("a deployment of %q (job version %d, deployment %s) is still running; wait for it (stackctl status %s) or pass --force to supersede it",
-		e.Service, e.JobVersion, shortID(e.DeploymentID), e.Service)
+		e.Service, e.JobVersion, id, e.Service)
 }
 
 // Registered is the outcome of applying one service.
@@ -65,13 +69,21 @@ func CheckApplicable(ctx context.Context, cl *Clients, p *Plan, force bool) erro
 		if force || s.JobChange == NoChange || s.JobChange == Create {
 			continue
 		}
-		d, _, err := cl.Nomad.Jobs().LatestDeployment(*s.Job.ID, (&nomad.QueryOptions{Namespace: *s.Job.Namespace}).WithContext(ctx))
+		q := (&nomad.QueryOptions{Namespace: *s.Job.Namespace}).WithContext(ctx)
+		d, _, err := cl.Nomad.Jobs().LatestDeployment(*s.Job.ID, q)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read deployments of %s: %s", s.Name, short(err)))
 			continue
 		}
 		if d != nil && d.Status == "running" {
 			errs = append(errs, &BusyError{Service: s.Name, DeploymentID: d.ID, JobVersion: d.JobVersion})
+			continue
+		}
+		// A version registered moments ago has no deployment yet: another
+		// deploy is starting. It becomes stable once its rollout succeeds.
+		job, _, err := cl.Nomad.Jobs().Info(*s.Job.ID, q)
+		if err == nil && !deref(job.Stable) && !isStopped(job) && (d == nil || d.JobVersion != deref(job.Version)) {
+			errs = append(errs, &BusyError{Service: s.Name, DeploymentID: "(not created yet)", JobVersion: deref(job.Version)})
 		}
 	}
 	return errors.Join(errs...)
