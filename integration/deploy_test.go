@@ -351,6 +351,7 @@ service "intruder" {
 	// 4: autoscaling. The autoscaler already chose api's count at idle (it
 	// scales in from the descriptor's 2); a redeploy must keep its choice.
 	t.Run("a redeploy keeps the count the autoscaler chose", func(t *testing.T) {
+		settled(t, "orders")
 		var chosen int
 		eventually(t, 90*time.Second, "the autoscaler acting on api", func() error {
 			s, _, err := stack.Nomad.Jobs().ScaleStatus("api", nil)
@@ -412,10 +413,15 @@ service "intruder" {
 	})
 
 	t.Run("concurrent deploys: one wins, the other is refused cleanly", func(t *testing.T) {
-		dir := t.TempDir()
-		copyDir(t, jobs, dir)
-		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
-    RELEASE      = "2"`)
+		// Two different releases at once: whichever registers second must
+		// be refused, not supersede the first.
+		dirs := []string{t.TempDir(), t.TempDir()}
+		for i, dir := range dirs {
+			copyDir(t, jobs, dir)
+			replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, fmt.Sprintf(`SERVICE_NAME = "orders"
+    RELEASE      = "%d"`, i+2))
+		}
+		settled(t, "orders")
 		before := jobVersions(t)["orders"]
 		var wg sync.WaitGroup
 		codes, outs := make([]int, 2), make([]string, 2)
@@ -423,7 +429,7 @@ service "intruder" {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				codes[i], outs[i] = stackctl(t, "", "deploy", "-s", "orders", "--timeout", "3m", dir)
+				codes[i], outs[i] = stackctl(t, "", "deploy", "-s", "orders", "--timeout", "3m", dirs[i])
 			}()
 		}
 		wg.Wait()
@@ -441,6 +447,7 @@ service "intruder" {
 		if after := jobVersions(t)["orders"]; after != before+1 {
 			t.Errorf("orders went from version %d to %d, want exactly one new version", before, after)
 		}
+		settled(t, "orders")
 	})
 
 	t.Run("a failing health check rolls back and deploy says which check", func(t *testing.T) {
@@ -483,6 +490,7 @@ service "intruder" {
 			return nil
 		})
 		stack.waitGet(t, 60*time.Second, internal, "orders.shop.localhost", "/", 200)
+		settled(t, "orders")
 	})
 
 	t.Run("Consul failing mid-deploy: clear error, nothing half-applied, a rerun converges", func(t *testing.T) {
@@ -553,6 +561,26 @@ service "intruder" {
 		if err != nil || job.Stop == nil || !*job.Stop {
 			t.Errorf("orders not stopped: %v", err)
 		}
+	})
+}
+
+// settled waits until a job's current version has a successful
+// deployment, so the next step does not meet a rollout still running.
+func settled(t *testing.T, id string) {
+	t.Helper()
+	eventually(t, 2*time.Minute, id+" settled", func() error {
+		job, _, err := stack.Nomad.Jobs().Info(id, nil)
+		if err != nil {
+			return err
+		}
+		d, _, err := stack.Nomad.Jobs().LatestDeployment(id, nil)
+		if err != nil {
+			return err
+		}
+		if d == nil || d.JobVersion != *job.Version || d.Status != "successful" {
+			return fmt.Errorf("version %d, latest deployment %+v", *job.Version, d)
+		}
+		return nil
 	})
 }
 

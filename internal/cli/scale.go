@@ -98,7 +98,12 @@ func waitCount(c *ucli.Context, cl *deploy.Clients, name, ns, group string, n in
 			last = line
 		}
 		if tg.Healthy == n && tg.Running == n {
-			return nil
+			// Done when the scaling's deployment (if any) finished too, so
+			// that a deploy right after is not refused as busy.
+			d, _, err := cl.Nomad.Jobs().LatestDeployment(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
+			if err == nil && (d == nil || d.Status != "running") {
+				return nil
+			}
 		}
 		select {
 		case <-c.Context.Done():
