@@ -67,6 +67,18 @@ func runDeploy(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Hold each service's deploy lock from plan to registration.
+	var names []string
+	ns := "default"
+	for _, s := range b.Services {
+		names = append(names, s.Name)
+		ns = *s.Job.Namespace
+	}
+	release, err := deploy.Lock(ctx, cl, ns, names)
+	if err != nil {
+		return fmt.Errorf("nothing was changed: %w", err)
+	}
+	defer release()
 	p, err := deploy.MakePlan(ctx, cl, b)
 	if err != nil {
 		return err
@@ -92,6 +104,7 @@ func runDeploy(c *ucli.Context) error {
 		}
 		return fmt.Errorf("%w\nA rerun of the same deploy converges: every step is idempotent", err)
 	}
+	release()
 	if c.Bool("detach") {
 		fmt.Fprintln(out, "Detached: follow the rollout with stackctl status.")
 		return nil
