@@ -182,7 +182,7 @@ func TestExampleSystem(t *testing.T) {
 		stack.waitJobHealthy(t, svc, 4*time.Minute)
 	}
 
-	body := stack.waitGet(t, 60*time.Second, public, "shop.localhost", "/", 200)
+	body := stack.waitGet(t, 2*time.Minute, public, "shop.localhost", "/", 200)
 	if !strings.Contains(body, `"service":"web"`) {
 		t.Errorf("public shop.localhost/ answered %q, want web's index", body)
 	}

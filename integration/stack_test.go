@@ -79,7 +79,7 @@ func TestMeshAndRouting(t *testing.T) {
 	stack.purgeJob(t, *job.ID)
 	stack.waitJobHealthy(t, *job.ID, 2*time.Minute)
 
-	body := stack.waitGet(t, 60*time.Second, public, "hello.itest.localhost", "/", 200)
+	body := stack.waitGet(t, 2*time.Minute, public, "hello.itest.localhost", "/", 200)
 	var got map[string]string
 	if err := json.Unmarshal([]byte(body), &got); err != nil || got["service"] != "ithello" {
 		t.Errorf("public route: %q %v", body, err)
@@ -89,7 +89,7 @@ func TestMeshAndRouting(t *testing.T) {
 	}
 
 	// itclient -> ithello through the mesh: denied by default...
-	stack.waitGet(t, 60*time.Second, public, "client.itest.localhost", "/healthz", 200)
+	stack.waitGet(t, 2*time.Minute, public, "client.itest.localhost", "/healthz", 200)
 	if code, b, err := stack.get(public, "client.itest.localhost", "/call/HELLO_ADDR/"); err != nil || code == 200 {
 		t.Errorf("mesh call without intention: %d %.100s %v, want a failure", code, b, err)
 	}

@@ -1,5 +1,8 @@
 //go:build integration
 
+// Named so that it runs after the wiring and rendering tests (file order):
+// it deploys, scales and breaks things on purpose.
+
 package integration
 
 import (
