@@ -70,6 +70,18 @@ func TestDeployLifecycle(t *testing.T) {
 		transcript.WriteString(out)
 		return code, out
 	}
+	// Start from a cluster without the example's secrets and policies,
+	// whatever earlier tests left behind.
+	for _, path := range []string{"shop/api", "shop/kv"} {
+		if err := stack.Vault.KVv2("secret").DeleteMetadata(t.Context(), path); err != nil {
+			t.Fatalf("clear secret %s: %v", path, err)
+		}
+	}
+	for _, svc := range []string{"web", "api", "orders", "kv"} {
+		if err := stack.Vault.Sys().DeletePolicy("stackctl-" + svc); err != nil {
+			t.Fatalf("clear policy of %s: %v", svc, err)
+		}
+	}
 	t.Cleanup(func() {
 		for _, s := range []string{"web", "api", "orders", "kv", "intruder"} {
 			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
