@@ -18,11 +18,12 @@ import (
 // line with the range underlined, then the detail (how to fix it).
 func DiagnosticsText(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, width uint, color bool) error {
 	bw := bufio.NewWriter(w)
+	lines := map[string][][]byte{} // split each file once, not once per diagnostic
 	for i, d := range diags {
 		if i > 0 {
 			bw.WriteByte('\n')
 		}
-		writeDiagnostic(bw, d, files, width, color)
+		writeDiagnostic(bw, d, files, lines, width, color)
 	}
 	return bw.Flush()
 }
@@ -34,7 +35,7 @@ const (
 	ansiReset  = "\x1b[0m"
 )
 
-func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, width uint, color bool) {
+func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, lines map[string][][]byte, width uint, color bool) {
 	sev, col := "error", ansiRed
 	if d.Severity == hcl.DiagWarning {
 		sev, col = "warning", ansiYellow
@@ -51,7 +52,10 @@ func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.F
 	fmt.Fprintf(w, "%s: %s\n", paint(col, sev), paint(ansiBold, d.Summary))
 	if r := d.Subject; r != nil {
 		if f := files[r.Filename]; f != nil && f.Bytes != nil {
-			writeSnippet(w, f.Bytes, *r, paint(col, "^"))
+			if _, ok := lines[r.Filename]; !ok {
+				lines[r.Filename] = bytes.Split(f.Bytes, []byte("\n"))
+			}
+			writeSnippet(w, lines[r.Filename], *r, paint(col, "^"))
 		}
 	}
 	if d.Detail != "" {
@@ -62,8 +66,7 @@ func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.F
 }
 
 // writeSnippet prints the first line of the range with carets under it.
-func writeSnippet(w *bufio.Writer, src []byte, r hcl.Range, caret string) {
-	lines := bytes.Split(src, []byte("\n"))
+func writeSnippet(w *bufio.Writer, lines [][]byte, r hcl.Range, caret string) {
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}

@@ -15,7 +15,9 @@ import (
 
 // evalContext exposes var.<name> and a small set of pure string and
 // collection functions; nothing that reads files, the clock or the network,
-// so the same inputs always decode to the same stack.
+// so the same inputs always decode to the same stack. format() is left out:
+// a width like "%999999999d" makes it allocate without bound, and string
+// templates ("${...}") cover its use.
 func evalContext(values map[string]cty.Value) *hcl.EvalContext {
 	vars := cty.EmptyObjectVal
 	if len(values) > 0 {
@@ -26,7 +28,6 @@ func evalContext(values map[string]cty.Value) *hcl.EvalContext {
 		Functions: map[string]function.Function{
 			"upper":     stdlib.UpperFunc,
 			"lower":     stdlib.LowerFunc,
-			"format":    stdlib.FormatFunc,
 			"join":      stdlib.JoinFunc,
 			"split":     stdlib.SplitFunc,
 			"replace":   stdlib.ReplaceFunc,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Limits guard the parser against inputs that would exhaust it: the HCL
@@ -81,4 +82,49 @@ func checkNesting(filename string, src []byte) *hcl.Diagnostic {
 		}
 	}
 	return nil
+}
+
+// MaxForNesting bounds nested for expressions (and template for
+// directives): each level multiplies the work, so a few nested loops over
+// long lists would keep evaluation busy for hours.
+const MaxForNesting = 2
+
+// forDepth walks a parsed body and reports the first for expression nested
+// deeper than MaxForNesting.
+type forDepth struct {
+	depth int
+	diag  *hcl.Diagnostic
+}
+
+func (w *forDepth) Enter(n hclsyntax.Node) hcl.Diagnostics {
+	if f, ok := n.(*hclsyntax.ForExpr); ok {
+		w.depth++
+		if w.depth > MaxForNesting && w.diag == nil {
+			r := f.Range()
+			w.diag = &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "For expressions nested too deep",
+				Detail:   fmt.Sprintf("At most %d for expressions may nest; each level multiplies the work. Flatten the expression.", MaxForNesting),
+				Subject:  &r,
+			}
+		}
+	}
+	return nil
+}
+
+func (w *forDepth) Exit(n hclsyntax.Node) hcl.Diagnostics {
+	if _, ok := n.(*hclsyntax.ForExpr); ok {
+		w.depth--
+	}
+	return nil
+}
+
+func checkForNesting(f *hcl.File) *hcl.Diagnostic {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	w := &forDepth{}
+	hclsyntax.Walk(body, w)
+	return w.diag
 }

@@ -111,7 +111,13 @@ func (p *Parser) ParseFile(name string) (*hcl.File, hcl.Diagnostics) {
 		p.p.AddFile(name, &hcl.File{Bytes: src, Body: hcl.EmptyBody()})
 		return nil, hcl.Diagnostics{d}
 	}
-	return p.p.ParseHCL(src, name)
+	f, diags := p.p.ParseHCL(src, name)
+	if f != nil && !diags.HasErrors() {
+		if d := checkForNesting(f); d != nil {
+			return nil, append(diags, d)
+		}
+	}
+	return f, diags
 }
 
 func (p *Parser) readLimited(name string) ([]byte, error) {
