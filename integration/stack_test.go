@@ -111,7 +111,7 @@ func TestMeshAndRouting(t *testing.T) {
 // docker-compose.dev.yml is valid Compose and its images are overridable.
 func TestComposeFileValid(t *testing.T) {
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
-		t.Skip("docker compose v2 not installed (stackctl dev install docker-compose)")
+		t.Fatalf("docker compose v2 is not installed: run stackctl dev install docker-compose (make install-agents does): %v", err)
 	}
 	file := filepath.Join(stack.Repo, "docker-compose.dev.yml")
 	if b, err := exec.Command("docker", "compose", "-f", file, "config", "-q").CombinedOutput(); err != nil {

@@ -5,8 +5,9 @@ STACKCTL_RUN ?= go run ./cmd/stackctl
 
 .PHONY: install-agents dev-up dev-down images integration bench-devup
 
-install-agents: ## Install Docker + CNI (apt), build the pinned agents and local images
+install-agents: ## Install Docker + CNI (apt), build the pinned agents, Compose v2 and local images
 	$(STACKCTL_RUN) dev install
+	$(STACKCTL_RUN) dev install --agents-only docker-compose
 
 dev-up: ## Start the local Nomad/Consul/Vault/Traefik/autoscaler stack
 	$(STACKCTL_RUN) dev up

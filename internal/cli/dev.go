@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
+	"strings"
 	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
@@ -50,7 +48,16 @@ func devDirs() (state, cache string, err error) {
 
 // signalContext ends on SIGINT/SIGTERM, so long operations clean up.
 func signalContext(c *ucli.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	return interruptible(c.Context)
+}
+
+// loadDevState reads the state of the stack `dev up` recorded.
+func loadDevState() (*devstack.State, error) {
+	state, _, err := devDirs()
+	if err != nil {
+		return nil, err
+	}
+	return devstack.LoadState(state)
 }
 
 func noArgs(c *ucli.Context) error {
@@ -194,11 +201,7 @@ func devStatusCommand() *ucli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			state, _, err := devDirs()
-			if err != nil {
-				return err
-			}
-			st, err := devstack.LoadState(state)
+			st, err := loadDevState()
 			if err != nil {
 				return err
 			}
@@ -223,20 +226,9 @@ func printStatus(ctx context.Context, w io.Writer, st *devstack.State) error {
 	}
 	tw.Flush()
 	if len(down) > 0 {
-		return fmt.Errorf("unhealthy: %s", joinWords(down))
+		return fmt.Errorf("unhealthy: %s", strings.Join(down, ", "))
 	}
 	return nil
-}
-
-func joinWords(s []string) string {
-	out := ""
-	for i, w := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += w
-	}
-	return out
 }
 
 func devEnvCommand() *ucli.Command {
@@ -247,11 +239,7 @@ func devEnvCommand() *ucli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			state, _, err := devDirs()
-			if err != nil {
-				return err
-			}
-			st, err := devstack.LoadState(state)
+			st, err := loadDevState()
 			if err != nil {
 				return err
 			}
@@ -291,13 +279,9 @@ func devLogsCommand() *ucli.Command {
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() != 1 {
-				return usageErrorf("logs takes one component: %s", joinWords(devstack.LogComponents))
+				return usageErrorf("logs takes one component: %s", strings.Join(devstack.LogComponents, ", "))
 			}
-			state, _, err := devDirs()
-			if err != nil {
-				return err
-			}
-			st, err := devstack.LoadState(state)
+			st, err := loadDevState()
 			if err != nil {
 				return err
 			}

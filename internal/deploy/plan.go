@@ -116,7 +116,11 @@ func MakePlan(ctx context.Context, cl *Clients, b *compile.Bundle) (*Plan, error
 }
 
 func planService(ctx context.Context, cl *Clients, b *compile.Bundle, svc *compile.Service) (*ServicePlan, error) {
-	sp := &ServicePlan{Name: svc.Name, Job: copyJob(svc.Job), Policy: svc.VaultPolicy, Role: svc.VaultRole, Intentions: svc.Intentions}
+	job, err := copyJob(svc.Job)
+	if err != nil {
+		return nil, err
+	}
+	sp := &ServicePlan{Name: svc.Name, Job: job, Policy: svc.VaultPolicy, Role: svc.VaultRole, Intentions: svc.Intentions}
 	q := (&nomad.QueryOptions{Namespace: *svc.Job.Namespace}).WithContext(ctx)
 
 	current, _, err := cl.Nomad.Jobs().Info(*svc.Job.ID, q)
@@ -312,16 +316,16 @@ func isConsulNotFound(err error) bool {
 
 // copyJob deep-copies through JSON so plan-time edits (counts) never touch
 // the compiled bundle.
-func copyJob(j *nomad.Job) *nomad.Job {
+func copyJob(j *nomad.Job) (*nomad.Job, error) {
 	b, err := render.JobJSON(j)
 	if err != nil {
-		panic(err) // a compiled job always marshals
+		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
 	}
 	var out struct{ Job *nomad.Job }
 	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
+		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
 	}
-	return out.Job
+	return out.Job, nil
 }
 
 func deref[T any](p *T) T {

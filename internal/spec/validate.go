@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -282,14 +281,4 @@ func imageTag(image string) string {
 		return last[i+1:]
 	}
 	return ""
-}
-
-// sortedKeys is used where a map's iteration order would leak into output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
