@@ -4,7 +4,12 @@ GO        ?= go
 BIN       ?= bin/stackctl
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/stackctl/stackctl/internal/cli.Version=$(VERSION)
-FUZZTIME  ?= 20s
+# Fuzz budgets are counts of executions, not durations: with a duration,
+# Go 1.26's fuzz coordinator can fail a run with "context deadline exceeded"
+# at the deadline although nothing was found (go.dev/issue/75804, fixed in
+# Go 1.27). A count has no deadline to race. FUZZTIME=60s works for local runs.
+FUZZTIME  ?= 100000x
+FUZZMIN   ?= 2000x
 
 .DEFAULT_GOAL := help
 .PHONY: help build test fuzz bench fmt lint golden check ci
@@ -19,9 +24,9 @@ build: ## Build bin/stackctl
 test: ## Unit tests, golden files and CLI scripts (no agents needed)
 	$(GO) test -count=1 ./...
 
-fuzz: ## Short runs of every fuzz target (FUZZTIME each)
-	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) ./internal/compile
-	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) ./internal/cli
+fuzz: ## Short runs of every fuzz target (FUZZTIME executions each)
+	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/compile
+	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/cli
 
 bench: ## Benchmarks: validate+compile of 100 and 1,000 services
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/compile

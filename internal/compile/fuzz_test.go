@@ -1,10 +1,13 @@
 package compile_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/render"
@@ -26,27 +29,46 @@ func FuzzPipeline(f *testing.F) {
 	}
 	f.Add([]byte(`service "a" { image = "a:1" port "p" { container_port = 1 } }`), []byte(""))
 	f.Fuzz(func(t *testing.T, src, vars []byte) {
-		fsys := fstest.MapFS{
-			"stack/main.hcl": {Data: src},
-			"vars.hcl":       {Data: vars},
-		}
-		p := spec.NewParser(fsys)
-		st, diags := p.Load([]string{"stack"}, spec.LoadOptions{Vars: []spec.VarArg{{File: true, Value: "vars.hcl"}}})
-		if st == nil {
-			if !diags.HasErrors() {
-				t.Fatal("no stack and no error")
+		// A stall is a failure too: run the input under a watchdog so the
+		// fuzzer records it instead of timing out without a reproducer.
+		done := make(chan error, 1)
+		go func() { done <- pipeline(src, vars) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
 			}
-			return
+		case <-time.After(stallLimit):
+			t.Fatalf("input took longer than %s", stallLimit)
 		}
-		if diags.HasErrors() {
-			t.Fatal("stack returned with errors")
-		}
-		if _, err := render.Files(compile.Compile(st)); err != nil {
-			t.Fatalf("render: %v", err)
-		}
-		// Diagnostics must render for people too, whatever their ranges.
-		_ = render.DiagnosticsText(discard{}, diags, p.Files(), 80, false)
 	})
+}
+
+// stallLimit is far above a normal input's cost (well under 1 ms) and
+// below the fuzzer's own deadline, so a stall leaves a reproducer behind.
+const stallLimit = 10 * time.Second
+
+func pipeline(src, vars []byte) error {
+	fsys := fstest.MapFS{
+		"stack/main.hcl": {Data: src},
+		"vars.hcl":       {Data: vars},
+	}
+	p := spec.NewParser(fsys)
+	st, diags := p.Load([]string{"stack"}, spec.LoadOptions{Vars: []spec.VarArg{{File: true, Value: "vars.hcl"}}})
+	if st == nil {
+		if !diags.HasErrors() {
+			return errors.New("no stack and no error")
+		}
+		return nil
+	}
+	if diags.HasErrors() {
+		return errors.New("stack returned with errors")
+	}
+	if _, err := render.Files(compile.Compile(st)); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	// Diagnostics must render for people too, whatever their ranges.
+	return render.DiagnosticsText(discard{}, diags, p.Files(), 80, false)
 }
 
 type discard struct{}
