@@ -75,12 +75,18 @@ func devInstallCommand() *ucli.Command {
 builds them from the Go module proxy into the cache (one log per build under
 <cache>/logs). Safe to interrupt and to run again. Name agents to install
 only those; "docker-compose" (Compose v2, for docker-compose.dev.yml) is only
-built when named, and is linked as the docker CLI plugin.`,
+built when named, and is linked as the docker CLI plugin.
+
+--compose-images builds, from the same agent binaries, the images
+docker-compose.dev.yml runs where no registry is reachable (a Debian base made
+with debootstrap, one image per agent) and writes compose.env in the state
+directory for "docker compose --env-file".`,
 		ArgsUsage: "[agent ...]",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "no-path", Usage: "ignore agents on PATH; always use (or build) the cached pinned build"},
 			&ucli.BoolFlag{Name: "agents-only", Usage: "only the agents: no system packages, dockerd or images"},
 			&ucli.BoolFlag{Name: "images-only", Usage: "only the local images (starts dockerd if needed)"},
+			&ucli.BoolFlag{Name: "compose-images", Usage: "also build local agent images for docker-compose.dev.yml (no registry needed) and write the env file selecting them"},
 		},
 		Action: func(c *ucli.Context) error {
 			state, cache, err := devDirs()
@@ -98,7 +104,10 @@ built when named, and is linked as the docker CLI plugin.`,
 			opts := devstack.InstallOptions{
 				CacheDir: cache, StateDir: state, Agents: agents,
 				NoPath: c.Bool("no-path"), SkipSystem: c.Bool("agents-only"), SkipAgents: c.Bool("images-only"),
-				Out: c.App.Writer,
+				ComposeImages: c.Bool("compose-images"), Out: c.App.Writer,
+			}
+			if opts.ComposeImages && opts.SkipSystem {
+				return usageErrorf("--compose-images needs dockerd and the system packages: drop --agents-only")
 			}
 			if opts.SkipSystem && opts.SkipAgents {
 				return usageErrorf("--agents-only and --images-only exclude each other")

@@ -50,10 +50,18 @@ func SystemDeps(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("missing packages %s: run `sudo apt-get install -y %s` or run stackctl dev install as root",
 			strings.Join(missing, " "), strings.Join(missing, " "))
 	}
-	fmt.Fprintf(out, "installing %s from apt\n", strings.Join(missing, " "))
+	return aptInstall(ctx, out, missing...)
+}
+
+// aptInstall installs Debian packages (as root, on a Debian-like system).
+func aptInstall(ctx context.Context, out io.Writer, pkgs ...string) error {
+	if !isDebianLike() || os.Geteuid() != 0 {
+		return fmt.Errorf("install %s with your system's package manager (as root)", strings.Join(pkgs, " "))
+	}
+	fmt.Fprintf(out, "installing %s from apt\n", strings.Join(pkgs, " "))
 	for _, args := range [][]string{
 		{"apt-get", "update"},
-		append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, missing...),
+		append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, pkgs...),
 	} {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")

@@ -19,7 +19,10 @@ type InstallOptions struct {
 	SkipSystem bool
 	// SkipAgents skips the agents (images only).
 	SkipAgents bool
-	Out        io.Writer
+	// ComposeImages also builds the agent images for docker-compose.dev.yml
+	// and writes the env file that selects them (ComposeEnvFile).
+	ComposeImages bool
+	Out           io.Writer
 }
 
 // Install gets everything the stack needs: system packages, a running
@@ -68,8 +71,20 @@ func Install(ctx context.Context, o InstallOptions) error {
 			return err
 		}
 	}
+	if o.ComposeImages {
+		in := &Installer{Cache: o.CacheDir, Out: out, NoPath: o.NoPath}
+		env := ComposeEnvFile(o.StateDir)
+		if err := BuildComposeImages(ctx, in, filepath.Join(o.CacheDir, "compose-base"), env, out); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "compose images: selected by %s\n  docker compose --env-file %s -f docker-compose.dev.yml up -d --wait\n", env, env)
+	}
 	return nil
 }
+
+// ComposeEnvFile is where `dev install --compose-images` writes the
+// variables that select the local agent images.
+func ComposeEnvFile(stateDir string) string { return filepath.Join(stateDir, "compose.env") }
 
 // linkComposePlugin makes bin the `docker compose` CLI plugin
 // (~/.docker/cli-plugins/docker-compose), unless it already is.
