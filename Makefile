@@ -37,6 +37,7 @@ fmt: ## Format Go code and the example descriptors
 
 lint: ## go vet, gofmt and descriptor formatting checks
 	$(GO) vet ./...
+	$(GO) vet -tags integration,compose ./integration/...
 	@test -z "$$(gofmt -l cmd internal integration)" || (gofmt -l cmd internal integration; echo "gofmt needed: make fmt"; exit 1)
 	$(GO) run ./cmd/stackctl fmt -check jobs
 
@@ -44,7 +45,7 @@ golden: ## Regenerate golden files after an intended output change (review the d
 	$(GO) test ./internal/render -update
 	$(GO) test ./internal/kube -update
 
-check: lint test fuzz integration ## Everything CI runs: lint, unit tests, fuzz, integration
+check: lint test fuzz integration compose-test ## Everything CI runs: lint, unit tests, fuzz, integration, compose
 
 ci: install-agents check ## What .ci/run does on a fresh machine
 

@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install-agents dev-up dev-down images integration bench-devup
+.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup
 
 install-agents: ## Install Docker + CNI (apt), build the pinned agents, Compose v2 and local images
 	$(STACKCTL_RUN) dev install
@@ -20,6 +20,9 @@ images: ## Build the local pause and demo images (needs dockerd)
 
 integration: ## Run the integration suite against the real agents (starts the stack if needed)
 	go test -tags integration -count=1 -timeout 30m ./integration/...
+
+compose-test: ## docker-compose.dev.yml for real: up, deploy the example, routes, down (dev stack must be down)
+	go test -tags compose -count=1 -timeout 25m -v -run TestComposeStack ./integration/compose/
 
 bench-devup: ## Measure `dev up` to fully ready (binaries already built)
 	bash bench/devup.sh
