@@ -508,6 +508,57 @@ service "intruder" {
 		settled(t, "orders")
 	})
 
+	t.Run("a rollout still going on does not hide another one's failure", func(t *testing.T) {
+		// orders fails its health check within ~40 s; web stays healthy
+		// but needs 4 minutes to count as such, past the watch timeout.
+		dir := t.TempDir()
+		copyDir(t, jobs, dir)
+		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
+    FAIL_HEALTH  = "1"`)
+		replace(t, filepath.Join(dir, "orders.hcl"), `  health {
+    path = "/healthz"
+  }`, `  health {
+    path     = "/healthz"
+    interval = "2s"
+    timeout  = "1s"
+  }
+
+  update {
+    min_healthy_time  = "2s"
+    healthy_deadline  = "20s"
+    progress_deadline = "40s"
+  }`)
+		replace(t, filepath.Join(dir, "web.hcl"), `LOG_LEVEL    = "info"`, `LOG_LEVEL    = "debug"`)
+		replace(t, filepath.Join(dir, "web.hcl"), `  upstream "api" {`, `  update {
+    min_healthy_time  = "4m"
+    healthy_deadline  = "5m"
+    progress_deadline = "6m"
+  }
+
+  upstream "api" {`)
+		code, out := run("", "deploy", "-s", "orders", "-s", "web", "--timeout", "75s", dir)
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		if !strings.Contains(out, "orders: rolled back") || !strings.Contains(out, `"orders-http"`) {
+			t.Errorf("orders' failure is not reported:\n%s", out)
+		}
+		if !strings.Contains(out, "web: stopped watching (no result after 1m15s)") {
+			t.Errorf("web's unfinished rollout is not reported:\n%s", out)
+		}
+		// End web's slow rollout: failing it makes Nomad revert to the
+		// previous version, as after any failed deployment.
+		d, _, err := stack.Nomad.Jobs().LatestDeployment("web", nil)
+		if err != nil || d == nil {
+			t.Fatalf("web's deployment: %v", err)
+		}
+		if _, _, err := stack.Nomad.Deployments().Fail(d.ID, nil); err != nil {
+			t.Fatalf("fail web's deployment: %v", err)
+		}
+		settled(t, "orders")
+		settled(t, "web")
+	})
+
 	t.Run("Consul failing mid-deploy: clear error, nothing half-applied, a rerun converges", func(t *testing.T) {
 		// orders starts calling api: api's intentions change (written
 		// first, in service order), then orders' job. Consul accepts the

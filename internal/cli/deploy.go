@@ -142,24 +142,28 @@ func watchAll(ctx context.Context, c *ucli.Context, cl *deploy.Clients, regs []d
 		}()
 	}
 	wg.Wait()
+	// Every service gets its line, whatever happened to the others: a
+	// rollout still going on must not hide why another one failed.
 	out := c.App.Writer
-	for i, err := range errs {
-		if err == nil {
+	var failed []deploy.Result
+	unfinished, errored := 0, 0
+	fmt.Fprintln(out)
+	for i, r := range results {
+		if err := errs[i]; err != nil {
+			if deploy.IsStopWaiting(err) {
+				unfinished++
+				why := fmt.Sprintf("no result after %s", c.Duration("timeout"))
+				if ctx.Err() != nil {
+					why = "interrupted"
+				}
+				fmt.Fprintf(out, "%s: stopped watching (%s); the deployment goes on in Nomad: stackctl status %s\n",
+					regs[i].Service, why, regs[i].Service)
+				continue
+			}
+			errored++
+			fmt.Fprintf(out, "%s: error: %v\n", regs[i].Service, err)
 			continue
 		}
-		if deploy.IsStopWaiting(err) {
-			why := fmt.Sprintf("no result after %s", c.Duration("timeout"))
-			if ctx.Err() != nil {
-				why = "interrupted"
-			}
-			fmt.Fprintf(out, "\nStopped watching (%s). The deployment goes on in Nomad; follow it with: stackctl status %s\n", why, regs[i].Service)
-			return silentExit(ExitError)
-		}
-		return err
-	}
-	var failed []deploy.Result
-	fmt.Fprintln(out)
-	for _, r := range results {
 		switch r.Outcome {
 		case deploy.Healthy:
 			fmt.Fprintf(out, "%s: healthy\n", r.Service)
@@ -177,6 +181,9 @@ func watchAll(ctx context.Context, c *ucli.Context, cl *deploy.Clients, regs []d
 				fmt.Fprintf(out, "  Nomad reverted %s to job version %d; the new version is not running.\n", r.Service, *r.RevertedTo)
 			}
 		}
+	}
+	if errored > 0 || (unfinished > 0 && len(failed) == 0) {
+		return silentExit(ExitError)
 	}
 	if len(failed) > 0 {
 		return &exitError{code: ExitError, err: &deploy.FailedError{Results: failed}}
