@@ -168,18 +168,76 @@ func (s *Stack) get(entrypoint, host, path string) (int, string, error) {
 func (s *Stack) waitGet(t *testing.T, timeout time.Duration, entrypoint, host, path string, want int) string {
 	t.Helper()
 	var body string
-	eventually(t, timeout, fmt.Sprintf("GET %s%s on %s -> %d", host, path, entrypoint, want), func() error {
-		code, b, err := s.get(entrypoint, host, path)
-		if err != nil {
-			return err
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		var code int
+		var b string
+		if code, b, err = s.get(entrypoint, host, path); err == nil && code == want {
+			return b
+		} else if err == nil {
+			err = fmt.Errorf("got %d: %.200s", code, b)
 		}
-		if code != want {
-			return fmt.Errorf("got %d: %.200s", code, b)
-		}
-		body = b
-		return nil
-	})
+		time.Sleep(250 * time.Millisecond)
+	}
+	// What Traefik was given, so that a routing failure explains itself.
+	s.routingDiagnostics(t)
+	t.Fatalf("GET %s%s on %s -> %d: not done after %s: %v", host, path, entrypoint, want, timeout, err)
 	return body
+}
+
+// routingDiagnostics logs, for every service Traefik may route, the health
+// of its Connect instances in Consul (what Traefik reads), and the end of
+// Traefik's own log.
+func (s *Stack) routingDiagnostics(t *testing.T) {
+	t.Helper()
+	services, _, err := s.Consul.Catalog().Services(nil)
+	if err != nil {
+		t.Logf("diagnostics: consul catalog: %v", err)
+		return
+	}
+	for name, tags := range services {
+		if !strings.Contains(strings.Join(tags, ","), "traefik.enable=true") {
+			continue
+		}
+		entries, _, err := s.Consul.Health().Connect(name, "traefik.enable=true", false, nil)
+		if err != nil {
+			t.Logf("diagnostics: %s: %v", name, err)
+			continue
+		}
+		for _, e := range entries {
+			t.Logf("diagnostics: consul connect instance of %s: %s %s:%d %s", name, e.Service.ID, e.Service.Address, e.Service.Port, e.Checks.AggregatedStatus())
+		}
+		if len(entries) == 0 {
+			t.Logf("diagnostics: %s has no Connect instance tagged for Traefik", name)
+		}
+	}
+	allocs, _, err := s.Nomad.Jobs().Allocations("traefik", false, nil)
+	if err != nil {
+		t.Logf("diagnostics: traefik allocations: %v", err)
+		return
+	}
+	for _, a := range allocs {
+		if a.ClientStatus != "running" {
+			continue
+		}
+		alloc, _, err := s.Nomad.Allocations().Info(a.ID, nil)
+		if err != nil {
+			continue
+		}
+		for _, stream := range []string{"stdout", "stderr"} {
+			frames, errs := s.Nomad.AllocFS().Logs(alloc, false, "traefik", stream, "end", 4096, nil, nil)
+			select {
+			case f := <-frames:
+				if f != nil {
+					t.Logf("diagnostics: traefik %s (end):\n%s", stream, f.Data)
+				}
+			case err := <-errs:
+				t.Logf("diagnostics: traefik %s: %v", stream, err)
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
 }
 
 // parseJobFile parses an HCL2 job file with Nomad's own parser.

@@ -223,7 +223,7 @@ service "intruder" {
 			t.Fatal(err)
 		}
 		stack.waitJobHealthy(t, id, 2*time.Minute)
-		stack.waitGet(t, 60*time.Second, public, "intruder.shop.localhost", "/healthz", 200)
+		stack.waitGet(t, 2*time.Minute, public, "intruder.shop.localhost", "/healthz", 200)
 		if code, body, err := stack.get(public, "intruder.shop.localhost", "/call/KV_ADDR/healthz"); err == nil && code == 200 {
 			t.Errorf("intruder reached kv without an intention: %.200s", body)
 		}

@@ -109,6 +109,8 @@ job "traefik" {
           "--global.checkNewVersion=false",
           "--global.sendAnonymousUsage=false",
           "--log.level=INFO",
+          # Nomad keeps the log in files: escape codes would only be noise.
+          "--log.noColor=true",
         ]
       }
 
