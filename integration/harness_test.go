@@ -29,6 +29,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/cli"
 	"github.com/stackctl/stackctl/internal/devstack"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 // Stack is the running dev stack and its API clients.
@@ -122,18 +123,7 @@ func healthy(ctx context.Context, st *devstack.State) bool {
 }
 
 // eventually retries f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: not done after %s: %v", what, timeout, err)
-}
+var eventually = testkit.Eventually
 
 // Entrypoints of Traefik.
 const (

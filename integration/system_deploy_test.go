@@ -468,21 +468,7 @@ service "intruder" {
 	t.Run("a failing health check rolls back and deploy says which check", func(t *testing.T) {
 		dir := t.TempDir()
 		copyDir(t, jobs, dir)
-		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
-    FAIL_HEALTH  = "1"`)
-		replace(t, filepath.Join(dir, "orders.hcl"), `  health {
-    path = "/healthz"
-  }`, `  health {
-    path     = "/healthz"
-    interval = "2s"
-    timeout  = "1s"
-  }
-
-  update {
-    min_healthy_time  = "2s"
-    healthy_deadline  = "20s"
-    progress_deadline = "40s"
-  }`)
+		failingOrders(t, dir)
 		before := jobVersions(t)["orders"]
 		code, out := run("", "deploy", "-s", "orders", "--timeout", "3m", dir)
 		if code != 1 {
@@ -513,21 +499,7 @@ service "intruder" {
 		// but needs 4 minutes to count as such, past the watch timeout.
 		dir := t.TempDir()
 		copyDir(t, jobs, dir)
-		replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
-    FAIL_HEALTH  = "1"`)
-		replace(t, filepath.Join(dir, "orders.hcl"), `  health {
-    path = "/healthz"
-  }`, `  health {
-    path     = "/healthz"
-    interval = "2s"
-    timeout  = "1s"
-  }
-
-  update {
-    min_healthy_time  = "2s"
-    healthy_deadline  = "20s"
-    progress_deadline = "40s"
-  }`)
+		failingOrders(t, dir)
 		replace(t, filepath.Join(dir, "web.hcl"), `LOG_LEVEL    = "info"`, `LOG_LEVEL    = "debug"`)
 		replace(t, filepath.Join(dir, "web.hcl"), `  upstream "api" {`, `  update {
     min_healthy_time  = "4m"
@@ -632,6 +604,27 @@ service "intruder" {
 
 // settled waits until a job's current version has a successful
 // deployment, so the next step does not meet a rollout still running.
+// failingOrders makes orders in dir a release whose health check fails,
+// with deadlines short enough for Nomad to give up within ~40 s.
+func failingOrders(t *testing.T, dir string) {
+	t.Helper()
+	replace(t, filepath.Join(dir, "orders.hcl"), `SERVICE_NAME = "orders"`, `SERVICE_NAME = "orders"
+    FAIL_HEALTH  = "1"`)
+	replace(t, filepath.Join(dir, "orders.hcl"), `  health {
+    path = "/healthz"
+  }`, `  health {
+    path     = "/healthz"
+    interval = "2s"
+    timeout  = "1s"
+  }
+
+  update {
+    min_healthy_time  = "2s"
+    healthy_deadline  = "20s"
+    progress_deadline = "40s"
+  }`)
+}
+
 func settled(t *testing.T, id string) {
 	t.Helper()
 	eventually(t, 2*time.Minute, id+" settled", func() error {

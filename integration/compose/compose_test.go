@@ -26,6 +26,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/cli"
 	"github.com/stackctl/stackctl/internal/devstack"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 const (
@@ -95,16 +96,16 @@ func TestComposeStack(t *testing.T) {
 	t.Logf("compose up --wait: %.1fs", time.Since(start).Seconds())
 
 	t.Run("every component is ready", func(t *testing.T) {
-		eventually(t, time.Minute, "Consul leader", func() error {
+		testkit.Eventually(t, time.Minute, "Consul leader", func() error {
 			return wantBody(consulAddr+"/v1/status/leader", "", 200, ":8300")
 		})
-		eventually(t, time.Minute, "Vault unsealed with the deployer policy", func() error {
+		testkit.Eventually(t, time.Minute, "Vault unsealed with the deployer policy", func() error {
 			return wantBody(vaultAddr+"/v1/sys/policies/acl/deployer", "", 200, "deployer")
 		})
-		eventually(t, time.Minute, "Nomad node ready with docker and raw_exec", func() error {
+		testkit.Eventually(t, time.Minute, "Nomad node ready with docker and raw_exec", func() error {
 			return wantBody(nomadAddr+"/v1/nodes?resources=false", "", 200, `"Status":"ready"`)
 		})
-		eventually(t, 2*time.Minute, "Traefik's readiness route on the internal entrypoint", func() error {
+		testkit.Eventually(t, 2*time.Minute, "Traefik's readiness route on the internal entrypoint", func() error {
 			return wantBody(internURL+"/traefik-ready", "", 200, "OK")
 		})
 	})
@@ -133,14 +134,14 @@ func TestComposeStack(t *testing.T) {
 		run("", "deploy", "--timeout", "5m", jobs)
 		t.Logf("deploy of the example system: %.1fs", time.Since(start).Seconds())
 
-		eventually(t, 2*time.Minute, "web on the public entrypoint", func() error {
+		testkit.Eventually(t, 2*time.Minute, "web on the public entrypoint", func() error {
 			return wantBody(publicURL+"/", "shop.localhost", 200, `"service":"web"`)
 		})
 		sum := sha256.Sum256([]byte(secret))
-		eventually(t, time.Minute, "api's Vault secret in its environment", func() error {
+		testkit.Eventually(t, time.Minute, "api's Vault secret in its environment", func() error {
 			return wantBody(publicURL+"/api/env/API_SIGNING_KEY", "shop.localhost", 200, hex.EncodeToString(sum[:]))
 		})
-		eventually(t, time.Minute, "api -> kv through the mesh", func() error {
+		testkit.Eventually(t, time.Minute, "api -> kv through the mesh", func() error {
 			return wantBody(publicURL+"/api/call/KV_ADDR/", "shop.localhost", 200, `"service":"kv"`)
 		})
 		if err := wantBody(internURL+"/", "shop.localhost", 404, ""); err != nil {
@@ -259,19 +260,6 @@ func wantBody(url, host string, code int, substr string) error {
 		return fmt.Errorf("GET %s (Host %q): body lacks %q: %.200s", url, host, substr, body)
 	}
 	return nil
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
 }
 
 type testWriter struct{ t *testing.T }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stackctl/stackctl/internal/render"
 )
@@ -124,4 +125,19 @@ func Pure(t *testing.T, extra ...string) {
 	if checked == 0 {
 		t.Fatal("no source files checked")
 	}
+}
+
+// Eventually retries f until it returns nil, or fails the test with f's
+// last error once timeout has passed.
+func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: not done after %s: %v", what, timeout, err)
 }
