@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup
+.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup bench-compose
 
 install-agents: ## Install Docker + CNI (apt), build the pinned agents, Compose v2 and local images
 	$(STACKCTL_RUN) dev install
@@ -26,3 +26,6 @@ compose-test: ## docker-compose.dev.yml for real: up, deploy the example, routes
 
 bench-devup: ## Measure `dev up` to fully ready (binaries already built)
 	bash bench/devup.sh
+
+bench-compose: ## Measure `docker compose up --wait` with the local images (dev stack stopped)
+	bash bench/compose-up.sh

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,7 +68,11 @@ func TestComposeStack(t *testing.T) {
 		t.Fatalf("dev install --compose-images: %v", err)
 	}
 	if !dockerWasUp {
-		t.Cleanup(func() { stopDockerd(t, stateDir) })
+		t.Cleanup(func() {
+			if _, err := devstack.StopDockerd(stateDir, testWriter{t}); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	prepareMounts(t)
 
@@ -210,29 +213,6 @@ func removeAllocContainers(t *testing.T) {
 	}
 	args := append([]string{"rm", "-f"}, strings.Fields(string(b))...)
 	_ = exec.Command("docker", args...).Run()
-}
-
-// stopDockerd stops the dockerd `dev install` started for this test, by
-// the PID it recorded.
-func stopDockerd(t *testing.T, stateDir string) {
-	b, err := os.ReadFile(filepath.Join(stateDir, "dockerd.pid"))
-	if err != nil {
-		t.Errorf("dockerd was started for this test but its PID is unknown: %v", err)
-		return
-	}
-	var pid int
-	if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 0 {
-		t.Errorf("dockerd.pid: %q", b)
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if syscall.Kill(pid, 0) != nil {
-			_ = os.Remove(filepath.Join(stateDir, "dockerd.pid"))
-			return
-		}
-	}
-	t.Errorf("dockerd (pid %d) still running 30s after SIGTERM", pid)
 }
 
 func wantBody(url, host string, code int, substr string) error {

@@ -284,3 +284,55 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 		t.Errorf("content %q, %d entries", b, len(ents))
 	}
 }
+
+// StopDockerd stops only a live process named dockerd from the PID file,
+// and clears a stale record.
+func TestStopDockerd(t *testing.T) {
+	dir := t.TempDir()
+	sleepBin, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(dir, "dockerd")
+	b, err := os.ReadFile(sleepBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fake, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePID(filepath.Join(dir, "dockerd.pid"), cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	stopped, err := StopDockerd(dir, &out)
+	if err != nil || !stopped {
+		t.Fatalf("StopDockerd = %v, %v", stopped, err)
+	}
+	if (Proc{PID: cmd.Process.Pid}).Alive() {
+		t.Fatal("the process still runs")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dockerd.pid")); !os.IsNotExist(err) {
+		t.Fatalf("pid file left: %v", err)
+	}
+
+	// A PID that now belongs to something else is not touched.
+	other := exec.Command(sleepBin, "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Process.Kill()
+	if err := writePID(filepath.Join(dir, "dockerd.pid"), other.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if stopped, err := StopDockerd(dir, &out); err != nil || stopped {
+		t.Fatalf("StopDockerd on a non-dockerd = %v, %v", stopped, err)
+	}
+	if !(Proc{PID: other.Process.Pid}).Alive() {
+		t.Fatal("a process that is not dockerd was stopped")
+	}
+}

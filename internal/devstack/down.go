@@ -26,10 +26,38 @@ func Down(ctx context.Context, stateDir string, out io.Writer) error {
 	}
 	defer unlock()
 	st, err := LoadState(stateDir)
+	if errors.Is(err, ErrNoStack) {
+		// No stack, but `dev install` may have started the Docker engine.
+		if stopped, derr := StopDockerd(stateDir, out); derr != nil || stopped {
+			return derr
+		}
+	}
 	if err != nil {
 		return err
 	}
 	return cleanup(ctx, st, out, true)
+}
+
+// StopDockerd stops the Docker engine that stackctl started (recorded in
+// stateDir/dockerd.pid), if it still runs; stopped says whether it did.
+func StopDockerd(stateDir string, out io.Writer) (stopped bool, err error) {
+	pidFile := filepath.Join(stateDir, "dockerd.pid")
+	pid := readPID(pidFile)
+	if pid <= 0 {
+		return false, nil
+	}
+	p := Proc{PID: pid}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if !p.Alive() || strings.TrimSpace(string(comm)) != "dockerd" {
+		_ = os.Remove(pidFile) // stale: that engine is gone
+		return false, nil
+	}
+	fmt.Fprintf(out, "==> stopping dockerd (pid %d)\n", pid)
+	if err := p.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		return false, fmt.Errorf("dockerd: %w", err)
+	}
+	_ = os.Remove(pidFile)
+	return true, nil
 }
 
 // cleanup stops what st records; stopDocker=false keeps a Docker engine the
