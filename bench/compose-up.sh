@@ -9,6 +9,7 @@
 #   bash bench/compose-up.sh [runs]        default 5 runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 runs=${1:-5}
 env_file=${STACKCTL_COMPOSE_ENV:-$HOME/.local/state/stackctl/dev/compose.env}
 data=/tmp/stackctl-compose-bench/nomad
@@ -42,9 +43,4 @@ for i in $(seq "$runs"); do
   printf 'run %d: %.2f s\n' "$i" "$t"
   compose down --timeout 30 >/dev/null 2>&1
 done
-printf '%s\n' "${times[@]}" | sort -n | awk '
-  { v[NR] = $1 }
-  END {
-    med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "compose up --wait: median %.2f s, min %.2f s, max %.2f s over %d runs\n", med, v[1], v[NR], NR
-  }'
+summary "compose up --wait" "${times[@]}"

@@ -8,6 +8,7 @@
 #   bash bench/deploy.sh [service] [pairs]     default: kv 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 svc=${1:-kv}
 pairs=${2:-5}
 work=$(mktemp -d)
@@ -40,7 +41,6 @@ for i in $(seq "$pairs"); do
   b+=("$(echo "$(now) - $t0" | bc)")
   printf 'pair %d: stackctl deploy %.2f s, nomad job run %.2f s, ratio %.3f\n' "$i" "${a[-1]}" "${b[-1]}" "$(echo "${a[-1]} / ${b[-1]}" | bc -l)"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ratios=()
 for i in $(seq 0 $((pairs - 1))); do ratios+=("$(echo "${a[$i]} / ${b[$i]}" | bc -l)"); done
 printf 'median: stackctl deploy %.2f s, nomad job run %.2f s, ratio (pairwise median) %.3f\n' \

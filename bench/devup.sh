@@ -9,6 +9,7 @@
 # Prints each run's wall time and the median, minimum and maximum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 runs=${1:-5}
 bin=$(mktemp -d)/stackctl
 trap 'rm -rf "$(dirname "$bin")"' EXIT
@@ -34,9 +35,4 @@ for i in $(seq "$runs"); do
   printf 'run %d: %.2f s  (%s)\n' "$i" "$t" "$(grep -o 'ready in [^;]*' "/tmp/devup-bench-$i.log")"
   "$bin" dev down >/dev/null
 done
-printf '%s\n' "${times[@]}" | sort -n | awk '
-  { v[NR] = $1 }
-  END {
-    med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "dev up: median %.2f s, min %.2f s, max %.2f s over %d runs\n", med, v[1], v[NR], NR
-  }'
+summary "dev up" "${times[@]}"

@@ -2,8 +2,6 @@ package devstack
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -61,10 +59,7 @@ func BuildImage(ctx context.Context, repo string, img Image, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	h.Write(binBytes)
-	h.Write(dockerfile)
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum := hashStrings(string(binBytes), string(dockerfile))
 
 	have, _ := exec.CommandContext(ctx, "docker", "image", "inspect", "-f",
 		`{{index .Config.Labels "`+sourceLabel+`"}}`, img.Tag).Output()
