@@ -196,10 +196,36 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 			continue
 		}
 		for _, e := range entries {
-			t.Logf("diagnostics: consul connect instance of %s: %s %s:%d %s", name, e.Service.ID, e.Service.Address, e.Service.Port, e.Checks.AggregatedStatus())
+			var checks []string
+			for _, c := range e.Checks {
+				checks = append(checks, fmt.Sprintf("%q=%s", c.Name, c.Status))
+			}
+			t.Logf("diagnostics: consul connect instance of %s: %s %s:%d %s (%s)", name, e.Service.ID, e.Service.Address, e.Service.Port,
+				e.Checks.AggregatedStatus(), strings.Join(checks, ", "))
 		}
 		if len(entries) == 0 {
 			t.Logf("diagnostics: %s has no Connect instance tagged for Traefik", name)
+		}
+	}
+	// What Traefik holds: its API answers on the internal entrypoint
+	// (jobs/platform/traefik.nomad.hcl).
+	if code, body, err := s.get(internal, "traefik.localhost", "/api/http/services"); err != nil || code != 200 {
+		t.Logf("diagnostics: traefik api: %d %v %.200s", code, err, body)
+	} else {
+		var services []struct {
+			Name         string
+			LoadBalancer struct{ Servers []struct{ URL string } }
+			ServerStatus map[string]string
+		}
+		if err := json.Unmarshal([]byte(body), &services); err != nil {
+			t.Logf("diagnostics: traefik api: %v", err)
+		}
+		for _, svc := range services {
+			var servers []string
+			for _, srv := range svc.LoadBalancer.Servers {
+				servers = append(servers, srv.URL+" "+svc.ServerStatus[srv.URL])
+			}
+			t.Logf("diagnostics: traefik service %s: servers [%s]", svc.Name, strings.Join(servers, ", "))
 		}
 	}
 	allocs, _, err := s.Nomad.Jobs().Allocations("traefik", false, nil)
@@ -225,6 +251,33 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 			case err := <-errs:
 				t.Logf("diagnostics: traefik %s: %v", stream, err)
 			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// allocDiagnostics logs every allocation of a job: its state, deployment
+// health and the last events of each task.
+func (s *Stack) allocDiagnostics(t *testing.T, job string) {
+	t.Helper()
+	allocs, _, err := s.Nomad.Jobs().Allocations(job, true, nil)
+	if err != nil {
+		t.Logf("diagnostics: %s allocations: %v", job, err)
+		return
+	}
+	for _, a := range allocs {
+		healthy := "unknown"
+		if a.DeploymentStatus != nil && a.DeploymentStatus.Healthy != nil {
+			healthy = fmt.Sprint(*a.DeploymentStatus.Healthy)
+		}
+		t.Logf("diagnostics: alloc %s of %s v%d: desired %s, client %s, healthy %s", a.ID, job, a.JobVersion, a.DesiredStatus, a.ClientStatus, healthy)
+		for task, st := range a.TaskStates {
+			events := st.Events
+			if len(events) > 4 {
+				events = events[len(events)-4:]
+			}
+			for _, e := range events {
+				t.Logf("diagnostics:   %s %s: %s %s", task, time.Unix(0, e.Time).UTC().Format("15:04:05.000"), e.Type, e.DisplayMessage)
 			}
 		}
 	}

@@ -56,6 +56,13 @@ func TestStackWiring(t *testing.T) {
 		if code, _, err := stack.get(public, "anything", "/traefik-ready"); err != nil || code != 404 {
 			t.Errorf("public /traefik-ready: %d %v, want 404", code, err)
 		}
+		// Traefik's API, too: it lists the routers on loopback only.
+		if code, body, err := stack.get(internal, "traefik.localhost", "/api/http/routers"); err != nil || code != 200 || !strings.Contains(body, "traefik-ready@consulcatalog") {
+			t.Errorf("internal traefik api: %d %v %.200s", code, err, body)
+		}
+		if code, _, err := stack.get(public, "traefik.localhost", "/api/http/routers"); err != nil || code != 404 {
+			t.Errorf("public traefik api: %d %v, want 404", code, err)
+		}
 	})
 }
 

@@ -343,21 +343,31 @@ service "intruder" {
 		if code != 0 {
 			t.Fatalf("scale: %d\n%s", code, out)
 		}
+		// Every answer is tallied (instance, or status and body, or
+		// error), so that a failure says whether an instance was never
+		// routed or was routed and failed.
 		seen := map[string]bool{}
-		eventually(t, 60*time.Second, "three orders instances answering", func() error {
-			_, body, err := stack.get(internal, "orders.shop.localhost", "/")
-			if err != nil {
-				return err
-			}
+		tally := map[string]int{}
+		deadline := time.Now().Add(60 * time.Second)
+		for len(seen) < 3 && time.Now().Before(deadline) {
+			code, body, err := stack.get(internal, "orders.shop.localhost", "/")
 			var r struct{ Alloc string }
-			if json.Unmarshal([]byte(body), &r) == nil && r.Alloc != "" {
+			switch {
+			case err != nil:
+				tally["error: "+err.Error()]++
+			case code == 200 && json.Unmarshal([]byte(body), &r) == nil && r.Alloc != "":
 				seen[r.Alloc] = true
+				tally["200 from "+r.Alloc]++
+			default:
+				tally[fmt.Sprintf("%d %.80q", code, body)]++
 			}
-			if len(seen) < 3 {
-				return fmt.Errorf("%d distinct instances so far", len(seen))
-			}
-			return nil
-		})
+			time.Sleep(100 * time.Millisecond)
+		}
+		if len(seen) < 3 {
+			stack.routingDiagnostics(t)
+			stack.allocDiagnostics(t, "orders")
+			t.Fatalf("three orders instances answering: %d distinct after 60s; answers: %v", len(seen), tally)
+		}
 		if code, out := run("", "scale", "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
 			t.Errorf("scale beyond the autoscale max: exit %d\n%s", code, out)
 		}

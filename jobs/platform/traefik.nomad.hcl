@@ -76,6 +76,12 @@ job "traefik" {
         "traefik.http.routers.traefik-ready.rule=Path(`/traefik-ready`)",
         "traefik.http.routers.traefik-ready.entrypoints=internal",
         "traefik.http.routers.traefik-ready.service=ping@internal",
+        # Traefik's read-only API, loopback only: what routes and servers
+        # it holds right now (`curl -H 'Host: traefik.localhost'
+        # 127.0.0.1:8001/api/http/services`).
+        "traefik.http.routers.traefik-api.rule=Host(`traefik.localhost`) && PathPrefix(`/api`)",
+        "traefik.http.routers.traefik-api.entrypoints=internal",
+        "traefik.http.routers.traefik-api.service=api@internal",
       ]
 
       check {
@@ -105,7 +111,11 @@ job "traefik" {
           "--providers.consulcatalog.watch=true",
           "--ping=true",
           "--ping.entryPoint=internal",
+          "--api=true",
           "--api.dashboard=false",
+          # One line per request naming the router and the server it went
+          # to: the first thing to read when a route misbehaves.
+          "--accesslog=true",
           "--global.checkNewVersion=false",
           "--global.sendAnonymousUsage=false",
           "--log.level=INFO",
