@@ -198,7 +198,11 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 		for _, e := range entries {
 			var checks []string
 			for _, c := range e.Checks {
-				checks = append(checks, fmt.Sprintf("%q=%s", c.Name, c.Status))
+				check := fmt.Sprintf("%q=%s", c.Name, c.Status)
+				if c.Status != consul.HealthPassing {
+					check += fmt.Sprintf(" (%.200s)", c.Output)
+				}
+				checks = append(checks, check)
 			}
 			t.Logf("diagnostics: consul connect instance of %s: %s %s:%d %s (%s)", name, e.Service.ID, e.Service.Address, e.Service.Port,
 				e.Checks.AggregatedStatus(), strings.Join(checks, ", "))
@@ -279,6 +283,36 @@ func (s *Stack) allocDiagnostics(t *testing.T, job string) {
 			for _, e := range events {
 				t.Logf("diagnostics:   %s %s: %s %s", task, time.Unix(0, e.Time).UTC().Format("15:04:05.000"), e.Type, e.DisplayMessage)
 			}
+		}
+		if a.ClientStatus == "running" {
+			s.taskLogTails(t, a.ID)
+		}
+	}
+}
+
+// taskLogTails logs the end of every task's stdout and stderr in an
+// allocation (e.g. a sidecar proxy waiting for its certificate).
+func (s *Stack) taskLogTails(t *testing.T, allocID string) {
+	t.Helper()
+	alloc, _, err := s.Nomad.Allocations().Info(allocID, nil)
+	if err != nil {
+		t.Logf("diagnostics: alloc %s: %v", allocID, err)
+		return
+	}
+	for task := range alloc.TaskStates {
+		for _, stream := range []string{"stdout", "stderr"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			frames, errs := s.Nomad.AllocFS().Logs(alloc, false, task, stream, "end", 2048, ctx.Done(), nil)
+			select {
+			case f := <-frames:
+				if f != nil && len(f.Data) > 0 {
+					t.Logf("diagnostics: %s %s %s (end):\n%s", allocID[:8], task, stream, f.Data)
+				}
+			case err := <-errs:
+				t.Logf("diagnostics: %s %s %s: %v", allocID[:8], task, stream, err)
+			case <-ctx.Done():
+			}
+			cancel()
 		}
 	}
 }

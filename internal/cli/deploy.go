@@ -158,6 +158,9 @@ func watchAll(ctx context.Context, c *ucli.Context, cl *deploy.Clients, regs []d
 				}
 				fmt.Fprintf(out, "%s: stopped watching (%s); the deployment goes on in Nomad: stackctl status %s\n",
 					regs[i].Service, why, regs[i].Service)
+				for _, reason := range r.Reasons {
+					fmt.Fprintf(out, "  - %s\n", reason)
+				}
 				continue
 			}
 			errored++

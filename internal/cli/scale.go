@@ -79,13 +79,16 @@ func runScale(c *ucli.Context) error {
 	if c.Bool("detach") || resp.EvalID == "" {
 		return nil
 	}
-	return waitCount(c, cl, name, ns, *g.Name, n)
+	return waitCount(c, cl, job, ns, *g.Name, n)
 }
 
-// waitCount polls until the group has n healthy instances.
-func waitCount(c *ucli.Context, cl *deploy.Clients, name, ns, group string, n int) error {
+// waitCount polls until the group has n healthy instances, each one also
+// offered by Consul to Traefik and callers when the job is in the mesh.
+func waitCount(c *ucli.Context, cl *deploy.Clients, job *nomad.Job, ns, group string, n int) error {
+	name := *job.ID
 	deadline := time.Now().Add(c.Duration("timeout"))
 	last := ""
+	var mesh deploy.MeshStatus
 	for time.Now().Before(deadline) {
 		s, _, err := cl.Nomad.Jobs().ScaleStatus(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
 		if err != nil {
@@ -93,11 +96,19 @@ func waitCount(c *ucli.Context, cl *deploy.Clients, name, ns, group string, n in
 		}
 		tg := s.TaskGroups[group]
 		line := fmt.Sprintf("%s: %d/%d healthy, %d running", name, tg.Healthy, n, tg.Running)
+		done := tg.Healthy == n && tg.Running == n
+		if done && deploy.UsesConnect(job) {
+			if mesh, err = deploy.MeshInstances(c.Context, cl, ns, name, name); err != nil {
+				return err
+			}
+			line += ", " + mesh.String()
+			done = mesh.Done()
+		}
 		if line != last {
 			fmt.Fprintln(c.App.Writer, line)
 			last = line
 		}
-		if tg.Healthy == n && tg.Running == n {
+		if done {
 			// Done when the scaling's deployment (if any) finished too, so
 			// that a deploy right after is not refused as busy.
 			d, _, err := cl.Nomad.Jobs().LatestDeployment(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
@@ -112,5 +123,8 @@ func waitCount(c *ucli.Context, cl *deploy.Clients, name, ns, group string, n in
 		}
 	}
 	fmt.Fprintf(c.App.Writer, "Stopped waiting after %s; follow it with: stackctl status %s\n", c.Duration("timeout"), name)
+	for _, w := range mesh.Waiting {
+		fmt.Fprintf(c.App.Writer, "  - %s\n", w)
+	}
 	return silentExit(ExitError)
 }

@@ -99,6 +99,16 @@ func serviceStatus(ctx context.Context, c *ucli.Context, cl *deploy.Clients, nam
 	if dep != nil {
 		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", firstN(dep.ID, 8), dep.Status, dep.JobVersion, dep.StatusDescription)
 	}
+	// Healthy in Nomad is not yet routable: the Connect sidecar must pass
+	// in Consul too (deploy/mesh.go).
+	if deploy.UsesConnect(job) {
+		if m, err := deploy.MeshInstances(ctx, cl, q.Namespace, name, name); err == nil {
+			fmt.Fprintf(w, "Mesh        %s\n", m)
+			for _, why := range m.Waiting {
+				fmt.Fprintf(w, "            %s\n", why)
+			}
+		}
+	}
 	for _, r := range routes(job) {
 		fmt.Fprintf(w, "Route       %s\n", r)
 	}

@@ -45,6 +45,7 @@ type Registered struct {
 	EvalID     string // empty when the job did not change
 	JobVersion uint64
 	Changed    bool
+	Connect    bool // the job has a Connect sidecar: healthy waits for the mesh too
 }
 
 // Reporter receives one line per step, for people or logs.
@@ -105,7 +106,7 @@ func Apply(ctx context.Context, cl *Clients, p *Plan, report Reporter) ([]Regist
 }
 
 func applyService(ctx context.Context, cl *Clients, s *ServicePlan, report Reporter) (Registered, error) {
-	r := Registered{Service: s.Name, Namespace: *s.Job.Namespace, JobVersion: s.JobVersion}
+	r := Registered{Service: s.Name, Namespace: *s.Job.Namespace, JobVersion: s.JobVersion, Connect: UsesConnect(s.Job)}
 	if s.PolicyChange == Create || s.PolicyChange == Update {
 		if err := cl.Vault.Sys().PutPolicyWithContext(ctx, s.Policy.Name, s.PolicyText); err != nil {
 			return r, fmt.Errorf("write Vault policy %s at %s: %s", s.Policy.Name, cl.VaultAddr, short(err))

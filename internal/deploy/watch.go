@@ -107,8 +107,7 @@ func Watch(ctx context.Context, cl *Clients, reg Registered, report Reporter) (R
 		}
 		// No deployment: nothing changed that needs a rollout (e.g. only
 		// the count moved with canaries off); allocations decide.
-		res.Outcome = Healthy
-		return res, nil
+		return healthyInMesh(ctx, cl, reg, res, report)
 	}
 	res.DeploymentID = depID
 	report("%s: deployment %s started", reg.Service, shortID(depID))
@@ -135,9 +134,8 @@ func Watch(ctx context.Context, cl *Clients, reg Registered, report Reporter) (R
 		}
 		switch d.Status {
 		case "successful":
-			res.Outcome = Healthy
 			res.Description = d.StatusDescription
-			return res, nil
+			return healthyInMesh(ctx, cl, reg, res, report)
 		case "failed":
 			res.Outcome = Failed
 			res.Description = d.StatusDescription
@@ -159,6 +157,21 @@ func Watch(ctx context.Context, cl *Clients, reg Registered, report Reporter) (R
 			return res, err
 		}
 	}
+}
+
+// healthyInMesh ends a rollout Nomad calls healthy once every running
+// instance is also offered by Consul to Traefik and callers (mesh.go);
+// if the wait ends first, the reasons say which sidecar is not ready.
+func healthyInMesh(ctx context.Context, cl *Clients, reg Registered, res Result, report Reporter) (Result, error) {
+	if reg.Connect {
+		m, err := WaitMesh(ctx, cl, reg.Namespace, reg.Service, reg.Service, report)
+		if err != nil {
+			res.Reasons = append(res.Reasons, m.Waiting...)
+			return res, err
+		}
+	}
+	res.Outcome = Healthy
+	return res, nil
 }
 
 func progressLine(d *nomad.Deployment) string {

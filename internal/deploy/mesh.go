@@ -1,0 +1,135 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	nomad "github.com/hashicorp/nomad/api"
+)
+
+// Nomad's deployment health counts the group's own checks only. Traefik
+// and upstream callers route to an instance once its Connect sidecar is
+// passing in Consul (the proxy listening, and an alias of the service's
+// checks), and the sidecar's listening check runs every 10 s, first at a
+// random moment: an instance can be "healthy" in Nomad for a while before
+// any request reaches it. So stackctl calls a rollout healthy only when
+// every running allocation is also a passing Connect instance.
+
+// MeshStatus says how many of a job's running allocations Consul offers as
+// Connect instances.
+type MeshStatus struct {
+	Running int
+	Ready   int
+	Waiting []string // one line per running allocation not offered, with why
+}
+
+// Done says whether every running allocation is offered.
+func (m MeshStatus) Done() bool { return m.Ready == m.Running }
+
+func (m MeshStatus) String() string {
+	return fmt.Sprintf("%d/%d instances in the mesh", m.Ready, m.Running)
+}
+
+// meshStatus matches running allocations with Connect instances: Nomad
+// names every service it registers _nomad-task-<alloc ID>-...
+func meshStatus(allocs []*nomad.AllocationListStub, entries []*consul.ServiceEntry) MeshStatus {
+	var m MeshStatus
+	for _, a := range allocs {
+		if a.ClientStatus != nomad.AllocClientStatusRunning || a.DesiredStatus != nomad.AllocDesiredStatusRun {
+			continue
+		}
+		m.Running++
+		var entry *consul.ServiceEntry
+		for _, e := range entries {
+			if e.Service != nil && strings.Contains(e.Service.ID, "-"+a.ID+"-") {
+				entry = e
+				break
+			}
+		}
+		if entry == nil {
+			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", shortID(a.ID)))
+			continue
+		}
+		switch entry.Checks.AggregatedStatus() {
+		case consul.HealthPassing, consul.HealthWarning:
+			m.Ready++
+			continue
+		}
+		var failing []string
+		for _, c := range entry.Checks {
+			if c.Status == consul.HealthPassing || c.Status == consul.HealthWarning {
+				continue
+			}
+			out := strings.TrimSpace(c.Output)
+			if len(out) > 160 {
+				out = out[:160] + "..."
+			}
+			if out == "" {
+				failing = append(failing, fmt.Sprintf("check %q %s", c.Name, c.Status))
+			} else {
+				failing = append(failing, fmt.Sprintf("check %q %s: %s", c.Name, c.Status, out))
+			}
+		}
+		sort.Strings(failing)
+		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", shortID(a.ID), strings.Join(failing, "; ")))
+	}
+	sort.Strings(m.Waiting)
+	return m
+}
+
+// MeshInstances reads the job's allocations from Nomad and the service's
+// Connect instances from Consul (what Traefik and upstreams read).
+func MeshInstances(ctx context.Context, cl *Clients, namespace, job, service string) (MeshStatus, error) {
+	allocs, _, err := cl.Nomad.Jobs().Allocations(job, false, (&nomad.QueryOptions{Namespace: namespace}).WithContext(ctx))
+	if err != nil {
+		return MeshStatus{}, fmt.Errorf("allocations of %s: %s", job, short(err))
+	}
+	entries, _, err := cl.Consul.Health().Connect(service, "", false, (&consul.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return MeshStatus{}, fmt.Errorf("Connect instances of %s in Consul: %s", service, short(err))
+	}
+	return meshStatus(allocs, entries), nil
+}
+
+// UsesConnect says whether any group service of the job is in the mesh;
+// only those have a sidecar to wait for.
+func UsesConnect(job *nomad.Job) bool {
+	for _, g := range job.TaskGroups {
+		for _, s := range g.Services {
+			if s.Connect != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// WaitMesh polls until every running allocation of the job is a passing
+// Connect instance, reporting progress; on the context's end it returns the
+// last status with the context's error.
+func WaitMesh(ctx context.Context, cl *Clients, namespace, job, service string, report Reporter) (MeshStatus, error) {
+	last := ""
+	for {
+		m, err := MeshInstances(ctx, cl, namespace, job, service)
+		if err != nil {
+			if ctx.Err() != nil {
+				return m, ctx.Err()
+			}
+			return m, err
+		}
+		if line := m.String(); line != last {
+			report("%s: %s", service, line)
+			last = line
+		}
+		if m.Done() {
+			return m, nil
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return m, err
+		}
+	}
+}
