@@ -28,6 +28,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/stackctl/stackctl/internal/cli"
+	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/devstack"
 	"github.com/stackctl/stackctl/internal/testkit"
 )
@@ -238,24 +239,8 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 		return
 	}
 	for _, a := range allocs {
-		if a.ClientStatus != "running" {
-			continue
-		}
-		alloc, _, err := s.Nomad.Allocations().Info(a.ID, nil)
-		if err != nil {
-			continue
-		}
-		for _, stream := range []string{"stdout", "stderr"} {
-			frames, errs := s.Nomad.AllocFS().Logs(alloc, false, "traefik", stream, "end", 4096, nil, nil)
-			select {
-			case f := <-frames:
-				if f != nil {
-					t.Logf("diagnostics: traefik %s (end):\n%s", stream, f.Data)
-				}
-			case err := <-errs:
-				t.Logf("diagnostics: traefik %s: %v", stream, err)
-			case <-time.After(5 * time.Second):
-			}
+		if a.ClientStatus == "running" {
+			s.taskLogTails(t, a.ID, 4096) // with the access log: where requests went
 		}
 	}
 }
@@ -285,14 +270,14 @@ func (s *Stack) allocDiagnostics(t *testing.T, job string) {
 			}
 		}
 		if a.ClientStatus == "running" {
-			s.taskLogTails(t, a.ID)
+			s.taskLogTails(t, a.ID, 2048)
 		}
 	}
 }
 
-// taskLogTails logs the end of every task's stdout and stderr in an
-// allocation (e.g. a sidecar proxy waiting for its certificate).
-func (s *Stack) taskLogTails(t *testing.T, allocID string) {
+// taskLogTails logs the last size bytes of every task's stdout and stderr
+// in an allocation (e.g. a sidecar proxy waiting for its certificate).
+func (s *Stack) taskLogTails(t *testing.T, allocID string, size int64) {
 	t.Helper()
 	alloc, _, err := s.Nomad.Allocations().Info(allocID, nil)
 	if err != nil {
@@ -302,7 +287,7 @@ func (s *Stack) taskLogTails(t *testing.T, allocID string) {
 	for task := range alloc.TaskStates {
 		for _, stream := range []string{"stdout", "stderr"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			frames, errs := s.Nomad.AllocFS().Logs(alloc, false, task, stream, "end", 2048, ctx.Done(), nil)
+			frames, errs := s.Nomad.AllocFS().Logs(alloc, false, task, stream, "end", size, ctx.Done(), nil)
 			select {
 			case f := <-frames:
 				if f != nil && len(f.Data) > 0 {
@@ -378,12 +363,38 @@ func (s *Stack) waitJobHealthy(t *testing.T, id string, timeout time.Duration) {
 		}
 		switch d.Status {
 		case "successful":
-			return nil
+			return s.inMesh(id)
 		case "failed", "cancelled":
 			t.Fatalf("job %s: deployment %s: %s\n%s", id, d.Status, d.StatusDescription, s.allocReport(id))
 		}
 		return fmt.Errorf("deployment %s: %s", d.Status, d.StatusDescription)
 	})
+}
+
+// inMesh is nil once every running allocation of a Connect job is also a
+// passing Connect instance in Consul: Nomad's "successful" does not wait
+// for the sidecar, Traefik does (internal/deploy/mesh.go).
+func (s *Stack) inMesh(id string) error {
+	job, _, err := s.Nomad.Jobs().Info(id, nil)
+	if err != nil {
+		return err
+	}
+	cl := &deploy.Clients{Nomad: s.Nomad, Consul: s.Consul}
+	for _, g := range job.TaskGroups {
+		for _, svc := range g.Services {
+			if svc.Connect == nil {
+				continue
+			}
+			m, err := deploy.MeshInstances(context.Background(), cl, "", id, *g.Name, svc.Name)
+			if err != nil {
+				return err
+			}
+			if !m.Done() {
+				return fmt.Errorf("%s: %s: %s", svc.Name, m, strings.Join(m.Waiting, "; "))
+			}
+		}
+	}
+	return nil
 }
 
 // allocReport summarises a job's allocations for a failure message.

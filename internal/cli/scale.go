@@ -98,7 +98,7 @@ func waitCount(c *ucli.Context, cl *deploy.Clients, job *nomad.Job, ns, group st
 		line := fmt.Sprintf("%s: %d/%d healthy, %d running", name, tg.Healthy, n, tg.Running)
 		done := tg.Healthy == n && tg.Running == n
 		if done && deploy.UsesConnect(job) {
-			if mesh, err = deploy.MeshInstances(c.Context, cl, ns, name, name); err != nil {
+			if mesh, err = deploy.MeshInstances(c.Context, cl, ns, name, group, name); err != nil {
 				return err
 			}
 			line += ", " + mesh.String()

@@ -102,7 +102,7 @@ func serviceStatus(ctx context.Context, c *ucli.Context, cl *deploy.Clients, nam
 	// Healthy in Nomad is not yet routable: the Connect sidecar must pass
 	// in Consul too (deploy/mesh.go).
 	if deploy.UsesConnect(job) {
-		if m, err := deploy.MeshInstances(ctx, cl, q.Namespace, name, name); err == nil {
+		if m, err := deploy.MeshInstances(ctx, cl, q.Namespace, name, name, name); err == nil {
 			fmt.Fprintf(w, "Mesh        %s\n", m)
 			for _, why := range m.Waiting {
 				fmt.Fprintf(w, "            %s\n", why)

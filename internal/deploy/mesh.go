@@ -34,12 +34,12 @@ func (m MeshStatus) String() string {
 	return fmt.Sprintf("%d/%d instances in the mesh", m.Ready, m.Running)
 }
 
-// meshStatus matches running allocations with Connect instances: Nomad
-// names every service it registers _nomad-task-<alloc ID>-...
-func meshStatus(allocs []*nomad.AllocationListStub, entries []*consul.ServiceEntry) MeshStatus {
+// meshStatus matches the group's running allocations with Connect
+// instances: Nomad names every service it registers _nomad-task-<alloc ID>-...
+func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*consul.ServiceEntry) MeshStatus {
 	var m MeshStatus
 	for _, a := range allocs {
-		if a.ClientStatus != nomad.AllocClientStatusRunning || a.DesiredStatus != nomad.AllocDesiredStatusRun {
+		if a.TaskGroup != group || a.ClientStatus != nomad.AllocClientStatusRunning || a.DesiredStatus != nomad.AllocDesiredStatusRun {
 			continue
 		}
 		m.Running++
@@ -81,9 +81,11 @@ func meshStatus(allocs []*nomad.AllocationListStub, entries []*consul.ServiceEnt
 	return m
 }
 
-// MeshInstances reads the job's allocations from Nomad and the service's
-// Connect instances from Consul (what Traefik and upstreams read).
-func MeshInstances(ctx context.Context, cl *Clients, namespace, job, service string) (MeshStatus, error) {
+// MeshInstances reads the allocations of a job's group from Nomad and the
+// Connect instances of the group's service from Consul (what Traefik and
+// upstreams read). A stackctl service is a job, a group and a service of
+// the same name.
+func MeshInstances(ctx context.Context, cl *Clients, namespace, job, group, service string) (MeshStatus, error) {
 	allocs, _, err := cl.Nomad.Jobs().Allocations(job, false, (&nomad.QueryOptions{Namespace: namespace}).WithContext(ctx))
 	if err != nil {
 		return MeshStatus{}, fmt.Errorf("allocations of %s: %s", job, short(err))
@@ -92,7 +94,7 @@ func MeshInstances(ctx context.Context, cl *Clients, namespace, job, service str
 	if err != nil {
 		return MeshStatus{}, fmt.Errorf("Connect instances of %s in Consul: %s", service, short(err))
 	}
-	return meshStatus(allocs, entries), nil
+	return meshStatus(allocs, group, entries), nil
 }
 
 // UsesConnect says whether any group service of the job is in the mesh;
@@ -111,10 +113,10 @@ func UsesConnect(job *nomad.Job) bool {
 // WaitMesh polls until every running allocation of the job is a passing
 // Connect instance, reporting progress; on the context's end it returns the
 // last status with the context's error.
-func WaitMesh(ctx context.Context, cl *Clients, namespace, job, service string, report Reporter) (MeshStatus, error) {
+func WaitMesh(ctx context.Context, cl *Clients, namespace, job, group, service string, report Reporter) (MeshStatus, error) {
 	last := ""
 	for {
-		m, err := MeshInstances(ctx, cl, namespace, job, service)
+		m, err := MeshInstances(ctx, cl, namespace, job, group, service)
 		if err != nil {
 			if ctx.Err() != nil {
 				return m, ctx.Err()

@@ -17,7 +17,7 @@ func TestMeshStatus(t *testing.T) {
 		stopped = "55555555-aaaa-bbbb-cccc-000000000005"
 	)
 	alloc := func(id, client, desired string) *nomad.AllocationListStub {
-		return &nomad.AllocationListStub{ID: id, ClientStatus: client, DesiredStatus: desired}
+		return &nomad.AllocationListStub{ID: id, TaskGroup: "orders", ClientStatus: client, DesiredStatus: desired}
 	}
 	entry := func(id string, checks ...*consul.HealthCheck) *consul.ServiceEntry {
 		return &consul.ServiceEntry{
@@ -35,6 +35,7 @@ func TestMeshStatus(t *testing.T) {
 		alloc(warning, "running", "run"),
 		alloc(stopped, "running", "stop"), // being stopped: not waited for
 		alloc("66666666-aaaa-bbbb-cccc-000000000006", "pending", "run"),
+		{ID: "77777777-aaaa-bbbb-cccc-000000000007", TaskGroup: "other", ClientStatus: "running", DesiredStatus: "run"},
 	}
 	entries := []*consul.ServiceEntry{
 		entry(ready, check("Serf Health Status", "passing", ""), check("Connect Sidecar Listening", "passing", "")),
@@ -44,7 +45,7 @@ func TestMeshStatus(t *testing.T) {
 		entry(warning, check("Connect Sidecar Listening", "warning", "slow")),
 		entry(stopped, check("Connect Sidecar Listening", "critical", "")),
 	}
-	got := meshStatus(allocs, entries)
+	got := meshStatus(allocs, "orders", entries)
 	want := MeshStatus{
 		Running: 4,
 		Ready:   2,
@@ -62,7 +63,7 @@ func TestMeshStatus(t *testing.T) {
 	if s := got.String(); s != "2/4 instances in the mesh" {
 		t.Errorf("String() = %q", s)
 	}
-	if m := meshStatus(nil, nil); !m.Done() || m.Running != 0 {
+	if m := meshStatus(nil, "orders", nil); !m.Done() || m.Running != 0 {
 		t.Errorf("no allocations: %#v, want done", m)
 	}
 }

@@ -164,7 +164,7 @@ func Watch(ctx context.Context, cl *Clients, reg Registered, report Reporter) (R
 // if the wait ends first, the reasons say which sidecar is not ready.
 func healthyInMesh(ctx context.Context, cl *Clients, reg Registered, res Result, report Reporter) (Result, error) {
 	if reg.Connect {
-		m, err := WaitMesh(ctx, cl, reg.Namespace, reg.Service, reg.Service, report)
+		m, err := WaitMesh(ctx, cl, reg.Namespace, reg.Service, reg.Service, reg.Service, report)
 		if err != nil {
 			res.Reasons = append(res.Reasons, m.Waiting...)
 			return res, err
