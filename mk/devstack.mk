@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup bench-compose
+.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
 
 install-agents: ## Install Docker + CNI (apt), build the pinned agents, Compose v2 and local images
 	$(STACKCTL_RUN) dev install
@@ -29,3 +29,6 @@ bench-devup: ## Measure `dev up` to fully ready (binaries already built)
 
 bench-compose: ## Measure `docker compose up --wait` with the local images (dev stack stopped)
 	bash bench/compose-up.sh
+
+bench-deploy: ## `stackctl deploy` vs `nomad job run` (+ until in the mesh) of one service (stack up, secrets set: scripts/up.sh)
+	bash bench/deploy.sh
