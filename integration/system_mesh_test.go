@@ -19,7 +19,10 @@ import (
 // must wait it out, or name the sidecar when their timeout ends first.
 func TestHealthyMeansRoutable(t *testing.T) {
 	setClusterEnv(t)
-	const delay = 60 // seconds the sidecar sleeps before it starts
+	// Seconds the sidecar sleeps before it starts: longer than Nomad needs
+	// to call an allocation healthy (one 10 s check interval plus 10 s
+	// min_healthy_time), with room for a loaded machine.
+	const delay = 90
 	dir := t.TempDir()
 	consulBin := stack.State.Bins["consul"]
 	if consulBin == "" {
@@ -77,13 +80,15 @@ service "slowmesh" {
 		if took < delay*time.Second {
 			t.Errorf("deploy returned after %s, before the sidecar could listen (%ds)", took.Round(time.Second), delay)
 		}
-		// Traefik follows Consul within its throttle (2 s); allow a little
-		// more on a loaded machine, far less than the sidecar's delay.
-		stack.waitGet(t, 10*time.Second, internal, "slowmesh.shop.localhost", "/healthz", 200)
+		// Traefik follows Consul within its throttle (2 s); the bound allows
+		// for a loaded machine and stays far below the sidecar's delay.
+		routed := time.Now()
+		stack.waitGet(t, 30*time.Second, internal, "slowmesh.shop.localhost", "/healthz", 200)
+		t.Logf("deploy took %s; the route answered %s after it returned", took.Round(time.Second), time.Since(routed).Round(10*time.Millisecond))
 	})
 
 	t.Run("scale names the sidecar that is not in the mesh when its timeout ends", func(t *testing.T) {
-		code, out := stackctl(t, "", "scale", "--timeout", "45s", "slowmesh", "2")
+		code, out := stackctl(t, "", "scale", "--timeout", "60s", "slowmesh", "2")
 		if code != 1 {
 			t.Fatalf("scale: exit %d, want 1 (timeout)\n%s", code, out)
 		}
