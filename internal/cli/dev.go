@@ -193,11 +193,7 @@ func devDownCommand() *ucli.Command {
 				fmt.Fprintf(c.App.Writer, "no dev stack recorded in %s: nothing to stop\n", state)
 				return nil
 			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(c.App.Writer, "==> dev stack stopped")
-			return nil
+			return err
 		},
 	}
 }

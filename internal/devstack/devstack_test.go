@@ -285,8 +285,8 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 	}
 }
 
-// StopDockerd stops only a live process named dockerd from the PID file,
-// and clears a stale record.
+// StopDockerd (through Down when no stack is recorded) stops only a live
+// process named dockerd from the PID file, and clears a stale record.
 func TestStopDockerd(t *testing.T) {
 	dir := t.TempDir()
 	sleepBin, err := exec.LookPath("sleep")
@@ -308,10 +308,13 @@ func TestStopDockerd(t *testing.T) {
 	if err := writePID(filepath.Join(dir, "dockerd.pid"), cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	// Down with no stack recorded stops it and says that is all it did.
 	var out strings.Builder
-	stopped, err := StopDockerd(dir, &out)
-	if err != nil || !stopped {
-		t.Fatalf("StopDockerd = %v, %v", stopped, err)
+	if err := Down(t.Context(), dir, &out); err != nil {
+		t.Fatalf("Down: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "no dev stack was running; stopped the Docker engine") || strings.Contains(out.String(), "dev stack stopped") {
+		t.Errorf("Down said:\n%s", out.String())
 	}
 	if (Proc{PID: cmd.Process.Pid}).Alive() {
 		t.Fatal("the process still runs")

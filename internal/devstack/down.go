@@ -28,14 +28,23 @@ func Down(ctx context.Context, stateDir string, out io.Writer) error {
 	st, err := LoadState(stateDir)
 	if errors.Is(err, ErrNoStack) {
 		// No stack, but `dev install` may have started the Docker engine.
-		if stopped, derr := StopDockerd(stateDir, out); derr != nil || stopped {
+		stopped, derr := StopDockerd(stateDir, out)
+		if derr != nil {
 			return derr
+		}
+		if stopped {
+			fmt.Fprintln(out, "==> no dev stack was running; stopped the Docker engine `dev install` started")
+			return nil
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return cleanup(ctx, st, out, true)
+	if err := cleanup(ctx, st, out, true); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "==> dev stack stopped")
+	return nil
 }
 
 // StopDockerd stops the Docker engine that stackctl started (recorded in
