@@ -24,6 +24,9 @@ Consul intentions, Nomad job (registered only if it is still at the planned
 modify index, with counts preserved for autoscaled groups; not registered at
 all when nothing changed). Then follows each evaluation and deployment,
 explains placement failures and failed allocations, follows auto-revert.
+A rollout is healthy when Nomad says so and every running instance is also
+a passing Connect instance in Consul (what Traefik and callers route to);
+until then it prints "N/M instances in the mesh".
 Refuses before writing anything when a referenced secret is missing, a
 component is unreachable or sealed, or a deployment is still running.
 Ctrl-C stops watching, not the deployment.

@@ -20,7 +20,8 @@ func scaleCommand() *ucli.Command {
 		Description: `Uses Nomad's scaling API, so the change is recorded as a scaling event and a
 later deploy keeps it for autoscaled services. COUNT must lie within the
 service's autoscale min and max when it has them. Waits until the new count is
-healthy unless --detach.`,
+healthy and every instance is in the mesh (a passing Connect instance in
+Consul, which is when Traefik routes to it) unless --detach.`,
 		Flags: []ucli.Flag{
 			namespaceFlag(),
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the instances"},
