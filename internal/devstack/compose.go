@@ -2,8 +2,6 @@ package devstack
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -171,40 +169,7 @@ func buildComposeImage(ctx context.Context, in *Installer, ci ComposeImage, out 
 		}
 		parts = append(parts, a.Name+"@"+a.Version+"@"+src)
 	}
-	sum := hashStrings(parts...)
-	if imageLabel(ctx, ci.Tag()) == sum {
-		fmt.Fprintf(out, "image %s: up to date\n", ci.Tag())
-		return nil
-	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "image %s: building\n", ci.Tag())
-	b, err := exec.CommandContext(ctx, "docker", "build", "-q", "--label", sourceLabel+"="+sum,
-		"-t", ci.Tag(), ctxDir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("docker build %s: %v\n%s", ci.Tag(), err, b)
-	}
-	return nil
-}
-
-// imageLabel is the source hash an image was built from ("" when absent).
-func imageLabel(ctx context.Context, tag string) string {
-	b, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f",
-		`{{index .Config.Labels "`+sourceLabel+`"}}`, tag).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func hashStrings(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return buildLabelled(ctx, ctxDir, ci.Tag(), []byte(dockerfile), hashStrings(parts...), out)
 }
 
 // linkOrCopy puts src at dst without reading it when both are on one

@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -59,24 +61,47 @@ func BuildImage(ctx context.Context, repo string, img Image, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sum := hashStrings(string(binBytes), string(dockerfile))
+	return buildLabelled(ctx, ctxDir, img.Tag, dockerfile, hashStrings(string(binBytes), string(dockerfile)), out)
+}
 
-	have, _ := exec.CommandContext(ctx, "docker", "image", "inspect", "-f",
-		`{{index .Config.Labels "`+sourceLabel+`"}}`, img.Tag).Output()
-	if strings.TrimSpace(string(have)) == sum {
-		fmt.Fprintf(out, "image %s: up to date\n", img.Tag)
+// buildLabelled builds tag from the context directory ctxDir with
+// dockerfile, labelled with sum (the hash of its inputs), unless the image
+// already carries that label.
+func buildLabelled(ctx context.Context, ctxDir, tag string, dockerfile []byte, sum string, out io.Writer) error {
+	if imageLabel(ctx, tag) == sum {
+		fmt.Fprintf(out, "image %s: up to date\n", tag)
 		return nil
 	}
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), dockerfile, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "image %s: building\n", img.Tag)
+	fmt.Fprintf(out, "image %s: building\n", tag)
 	b, err := exec.CommandContext(ctx, "docker", "build", "-q", "--label", sourceLabel+"="+sum,
-		"-t", img.Tag, ctxDir).CombinedOutput()
+		"-t", tag, ctxDir).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker build %s: %v\n%s", img.Tag, err, b)
+		return fmt.Errorf("docker build %s: %v\n%s", tag, err, b)
 	}
 	return nil
+}
+
+// hashStrings hashes an image's inputs for its source label.
+func hashStrings(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// imageLabel is the source hash an image was built from ("" when absent).
+func imageLabel(ctx context.Context, tag string) string {
+	b, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f",
+		`{{index .Config.Labels "`+sourceLabel+`"}}`, tag).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // ImageExists reports whether tag is in the local image store.
