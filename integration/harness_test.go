@@ -159,21 +159,19 @@ func (s *Stack) get(entrypoint, host, path string) (int, string, error) {
 func (s *Stack) waitGet(t *testing.T, timeout time.Duration, entrypoint, host, path string, want int) string {
 	t.Helper()
 	var body string
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		var code int
-		var b string
-		if code, b, err = s.get(entrypoint, host, path); err == nil && code == want {
-			return b
-		} else if err == nil {
+	err := testkit.Poll(timeout, func() error {
+		code, b, err := s.get(entrypoint, host, path)
+		if err == nil && code != want {
 			err = fmt.Errorf("got %d: %.200s", code, b)
 		}
-		time.Sleep(250 * time.Millisecond)
+		body = b
+		return err
+	})
+	if err != nil {
+		// What Traefik was given, so that a routing failure explains itself.
+		s.routingDiagnostics(t)
+		t.Fatalf("GET %s%s on %s -> %d: not done after %s: %v", host, path, entrypoint, want, timeout, err)
 	}
-	// What Traefik was given, so that a routing failure explains itself.
-	s.routingDiagnostics(t)
-	t.Fatalf("GET %s%s on %s -> %d: not done after %s: %v", host, path, entrypoint, want, timeout, err)
 	return body
 }
 
@@ -245,30 +243,16 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 	}
 }
 
-// allocDiagnostics logs every allocation of a job: its state, deployment
-// health and the last events of each task.
+// allocDiagnostics logs allocReport for a job and the end of the task
+// logs of its running allocations.
 func (s *Stack) allocDiagnostics(t *testing.T, job string) {
 	t.Helper()
-	allocs, _, err := s.Nomad.Jobs().Allocations(job, true, nil)
+	t.Logf("diagnostics: allocations of %s:\n%s", job, s.allocReport(job))
+	allocs, _, err := s.Nomad.Jobs().Allocations(job, false, nil)
 	if err != nil {
-		t.Logf("diagnostics: %s allocations: %v", job, err)
 		return
 	}
 	for _, a := range allocs {
-		healthy := "unknown"
-		if a.DeploymentStatus != nil && a.DeploymentStatus.Healthy != nil {
-			healthy = fmt.Sprint(*a.DeploymentStatus.Healthy)
-		}
-		t.Logf("diagnostics: alloc %s of %s v%d: desired %s, client %s, healthy %s", a.ID, job, a.JobVersion, a.DesiredStatus, a.ClientStatus, healthy)
-		for task, st := range a.TaskStates {
-			events := st.Events
-			if len(events) > 4 {
-				events = events[len(events)-4:]
-			}
-			for _, e := range events {
-				t.Logf("diagnostics:   %s %s: %s %s", task, time.Unix(0, e.Time).UTC().Format("15:04:05.000"), e.Type, e.DisplayMessage)
-			}
-		}
 		if a.ClientStatus == "running" {
 			s.taskLogTails(t, a.ID, 2048)
 		}
@@ -405,10 +389,14 @@ func (s *Stack) allocReport(id string) string {
 	}
 	var b strings.Builder
 	for _, a := range allocs {
-		fmt.Fprintf(&b, "alloc %s %s/%s\n", a.ID[:8], a.DesiredStatus, a.ClientStatus)
+		healthy := "-"
+		if a.DeploymentStatus != nil && a.DeploymentStatus.Healthy != nil {
+			healthy = fmt.Sprint(*a.DeploymentStatus.Healthy)
+		}
+		fmt.Fprintf(&b, "alloc %s v%d %s/%s healthy %s\n", a.ID[:8], a.JobVersion, a.DesiredStatus, a.ClientStatus, healthy)
 		for task, ts := range a.TaskStates {
 			for _, e := range ts.Events {
-				fmt.Fprintf(&b, "  %s: %s %s\n", task, e.Type, e.DisplayMessage)
+				fmt.Fprintf(&b, "  %s %s: %s %s\n", task, time.Unix(0, e.Time).UTC().Format("15:04:05.000"), e.Type, e.DisplayMessage)
 			}
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/stackctl/stackctl/internal/cli"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 // canary is a secret value that must never show up anywhere but inside the
@@ -348,8 +349,7 @@ service "intruder" {
 		// routed or was routed and failed.
 		seen := map[string]bool{}
 		tally := map[string]int{}
-		deadline := time.Now().Add(60 * time.Second)
-		for len(seen) < 3 && time.Now().Before(deadline) {
+		err := testkit.Poll(60*time.Second, func() error {
 			code, body, err := stack.get(internal, "orders.shop.localhost", "/")
 			var r struct{ Alloc string }
 			switch {
@@ -361,12 +361,15 @@ service "intruder" {
 			default:
 				tally[fmt.Sprintf("%d %.80q", code, body)]++
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if len(seen) < 3 {
+			if len(seen) < 3 {
+				return fmt.Errorf("%d distinct instances; answers: %v", len(seen), tally)
+			}
+			return nil
+		})
+		if err != nil {
 			stack.routingDiagnostics(t)
 			stack.allocDiagnostics(t, "orders")
-			t.Fatalf("three orders instances answering: %d distinct after 60s; answers: %v", len(seen), tally)
+			t.Fatalf("three orders instances answering: not done after 60s: %v", err)
 		}
 		if code, out := run("", "scale", "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
 			t.Errorf("scale beyond the autoscale max: exit %d\n%s", code, out)

@@ -54,14 +54,13 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", shortID(a.ID)))
 			continue
 		}
-		switch entry.Checks.AggregatedStatus() {
-		case consul.HealthPassing, consul.HealthWarning:
+		if routable(entry.Checks.AggregatedStatus()) {
 			m.Ready++
 			continue
 		}
 		var failing []string
 		for _, c := range entry.Checks {
-			if c.Status == consul.HealthPassing || c.Status == consul.HealthWarning {
+			if routable(c.Status) {
 				continue
 			}
 			out := strings.TrimSpace(c.Output)
@@ -79,6 +78,12 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 	}
 	sort.Strings(m.Waiting)
 	return m
+}
+
+// routable: Traefik's default strictChecks (and Consul's DNS) serve
+// passing and warning instances.
+func routable(status string) bool {
+	return status == consul.HealthPassing || status == consul.HealthWarning
 }
 
 // MeshInstances reads the allocations of a job's group from Nomad and the

@@ -131,13 +131,21 @@ func Pure(t *testing.T, extra ...string) {
 // last error once timeout has passed.
 func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
+	if err := Poll(timeout, f); err != nil {
+		t.Fatalf("%s: not done after %s: %v", what, timeout, err)
+	}
+}
+
+// Poll retries f every 250 ms until it returns nil, and returns f's last
+// error once timeout has passed: for callers that explain a failure
+// before they report it.
+func Poll(timeout time.Duration, f func() error) error {
 	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
+	for {
+		err := f()
+		if err == nil || !time.Now().Before(deadline) {
+			return err
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("%s: not done after %s: %v", what, timeout, err)
 }
