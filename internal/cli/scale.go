@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -80,48 +81,13 @@ func runScale(c *ucli.Context) error {
 	if c.Bool("detach") || resp.EvalID == "" {
 		return nil
 	}
-	return waitCount(c, cl, job, ns, *g.Name, n)
-}
-
-// waitCount polls until the group has n healthy instances, each one also
-// offered by Consul to Traefik and callers when the job is in the mesh.
-func waitCount(c *ucli.Context, cl *deploy.Clients, job *nomad.Job, ns, group string, n int) error {
-	name := *job.ID
-	deadline := time.Now().Add(c.Duration("timeout"))
-	last := ""
-	var mesh deploy.MeshStatus
-	for time.Now().Before(deadline) {
-		s, _, err := cl.Nomad.Jobs().ScaleStatus(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
-		if err != nil {
-			return err
-		}
-		tg := s.TaskGroups[group]
-		line := fmt.Sprintf("%s: %d/%d healthy, %d running", name, tg.Healthy, n, tg.Running)
-		done := tg.Healthy == n && tg.Running == n
-		if done && deploy.UsesConnect(job) {
-			if mesh, err = deploy.MeshInstances(c.Context, cl, ns, name, group, name); err != nil {
-				return err
-			}
-			line += ", " + mesh.String()
-			done = mesh.Done()
-		}
-		if line != last {
-			fmt.Fprintln(c.App.Writer, line)
-			last = line
-		}
-		if done {
-			// Done when the scaling's deployment (if any) finished too, so
-			// that a deploy right after is not refused as busy.
-			d, _, err := cl.Nomad.Jobs().LatestDeployment(name, (&nomad.QueryOptions{Namespace: ns}).WithContext(c.Context))
-			if err == nil && (d == nil || d.Status != "running") {
-				return nil
-			}
-		}
-		select {
-		case <-c.Context.Done():
-			return c.Context.Err()
-		case <-time.After(time.Second):
-		}
+	// Waiting until the new count is healthy and in the mesh, up to the
+	// timeout; Ctrl-C stops the wait, not the scaling.
+	wctx, stopWaiting := context.WithTimeout(ctx, c.Duration("timeout"))
+	defer stopWaiting()
+	mesh, err := deploy.WaitCount(wctx, cl, job, *g.Name, n, func(line string) { fmt.Fprintln(c.App.Writer, line) })
+	if err == nil || !deploy.IsStopWaiting(err) || ctx.Err() != nil {
+		return err
 	}
 	fmt.Fprintf(c.App.Writer, "Stopped waiting after %s; follow it with: stackctl status %s\n", c.Duration("timeout"), name)
 	for _, w := range mesh.Waiting {
