@@ -240,6 +240,14 @@ func devEnvCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "env",
 		Usage: "print shell exports for the stack: eval \"$(stackctl dev env)\"",
+		Description: `Prints NOMAD_ADDR/NOMAD_TOKEN, CONSUL_HTTP_ADDR/CONSUL_HTTP_TOKEN and
+VAULT_ADDR/VAULT_TOKEN. The tokens are the deployer's (policies/*/deployer.hcl):
+enough for every stackctl command, nothing more. --admin prints the bootstrap
+tokens instead (Nomad and Consul management, Vault root), for operating the
+stack itself with the agents' own CLIs.`,
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "admin", Usage: "the bootstrap (management/root) tokens instead of the deployer's"},
+		},
 		Action: func(c *ucli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -248,7 +256,7 @@ func devEnvCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			vars, err := devstack.Env(st)
+			vars, err := devstack.Env(st, c.Bool("admin"))
 			if err != nil {
 				return err
 			}

@@ -131,11 +131,14 @@ func connect(set spec.Settings, s *spec.Service) *nomad.ConsulConnect {
 // builtinSidecar runs Consul's built-in proxy instead of Envoy. It must be
 // given its listener and upstreams as flags: -sidecar-for would bind the
 // host address registered in Consul, which does not exist inside the
-// allocation's network namespace.
+// allocation's network namespace. Its Consul identity is the Service
+// Identity token Nomad writes into the task's secrets dir (Consul ACLs on):
+// it may act as this service and nothing else.
 func builtinSidecar(set spec.Settings, s *spec.Service) *nomad.SidecarTask {
 	args := []string{
 		"connect", "proxy",
 		"-http-addr=" + set.Sidecar.ConsulHTTPAddr,
+		"-token-file=${NOMAD_SECRETS_DIR}/si_token",
 		"-service=" + s.Name,
 		fmt.Sprintf("-service-addr=127.0.0.1:%d", s.MeshPort().Container),
 		fmt.Sprintf("-listen=0.0.0.0:${NOMAD_PORT_%s}", envSafe("connect-proxy-"+s.Name)),
@@ -219,8 +222,10 @@ func vaultBlock(set spec.Settings, s *spec.Service) *nomad.Vault {
 	v := &nomad.Vault{
 		ChangeMode: ptr("restart"),
 		// The app reads secrets from its environment; it gets no Vault
-		// token of its own.
-		Env: ptr(false),
+		// token of its own, neither in its environment nor as the
+		// secrets/vault_token file Nomad writes by default.
+		Env:         ptr(false),
+		DisableFile: ptr(true),
 	}
 	if set.NomadVersion.AtLeast(1, 7) {
 		v.Role = PolicyName(s.Name)

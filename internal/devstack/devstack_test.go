@@ -152,25 +152,53 @@ func TestStateRoundTrip(t *testing.T) {
 	if got.Ports != st.Ports || got.Procs["consul"] != st.Procs["consul"] || got.BindAddr != st.BindAddr {
 		t.Errorf("round trip: got %+v", got)
 	}
-	if err := writeFileAtomic(st.tokenPath(), []byte("tok"), 0o600); err != nil {
-		t.Fatal(err)
+}
+
+// The credentials live in a 0700 dir of 0600 files; dev env prints the
+// deployer's unless asked for the admin's, and names a missing file.
+func TestCredentials(t *testing.T) {
+	st := &State{Dir: t.TempDir(), Ports: DefaultPorts()}
+	if _, err := Env(st, false); err == nil || !strings.Contains(err.Error(), deployerNomadToken) {
+		t.Fatalf("Env without credentials: got %v, want an error naming %s", err, deployerNomadToken)
 	}
-	fi, err := os.Stat(st.tokenPath())
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("token file mode %v %v, want 0600", fi.Mode(), err)
+	files := map[string]string{
+		deployerNomadToken: "d-nomad", deployerConsulToken: "d-consul", deployerVaultToken: "d-vault",
+		nomadManagementToken: "m-nomad", consulManagementToken: "m-consul", vaultRootToken: "m-vault",
 	}
-	env, err := Env(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"NOMAD_ADDR", "CONSUL_HTTP_ADDR", "VAULT_ADDR", "VAULT_TOKEN"}
-	for i, kv := range env {
-		if kv[0] != want[i] {
-			t.Errorf("env[%d] = %s, want %s", i, kv[0], want[i])
+	for name, v := range files {
+		if err := st.writeSecret(name, v); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(st.secretsDir(), name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v %v, want 0600", name, fi.Mode(), err)
 		}
 	}
-	if env[3][1] != "tok" || env[0][1] != "http://127.0.0.1:4646" {
-		t.Errorf("env values: %v", env)
+	if fi, err := os.Stat(st.secretsDir()); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("secrets dir: mode %v %v, want 0700", fi.Mode(), err)
+	}
+	for _, admin := range []bool{false, true} {
+		env, err := Env(st, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := "d-"
+		if admin {
+			prefix = "m-"
+		}
+		want := [][2]string{
+			{"NOMAD_ADDR", "http://127.0.0.1:4646"}, {"NOMAD_TOKEN", prefix + "nomad"},
+			{"CONSUL_HTTP_ADDR", "http://127.0.0.1:8500"}, {"CONSUL_HTTP_TOKEN", prefix + "consul"},
+			{"VAULT_ADDR", "http://127.0.0.1:8200"}, {"VAULT_TOKEN", prefix + "vault"},
+		}
+		if len(env) != len(want) {
+			t.Fatalf("admin=%v: got %v", admin, env)
+		}
+		for i := range want {
+			if env[i] != want[i] {
+				t.Errorf("admin=%v: env[%d] = %v, want %v", admin, i, env[i], want[i])
+			}
+		}
 	}
 }
 

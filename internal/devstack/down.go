@@ -117,10 +117,15 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 	if err := os.RemoveAll(st.nomadDataDir()); err != nil {
 		errs = append(errs, err)
 	}
+	if st.Isolation {
+		if err := removeIsolation(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if st.CreatedBridge {
-		if b, err := exec.CommandContext(ctx, "ip", "link", "delete", nomadBridge).CombinedOutput(); err != nil &&
+		if b, err := exec.CommandContext(ctx, "ip", "link", "delete", bridgeName).CombinedOutput(); err != nil &&
 			!strings.Contains(string(b), "Cannot find device") {
-			errs = append(errs, fmt.Errorf("ip link delete %s: %v: %s", nomadBridge, err, b))
+			errs = append(errs, fmt.Errorf("ip link delete %s: %v: %s", bridgeName, err, b))
 		}
 	}
 	stoppedDocker := false
@@ -139,8 +144,11 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 	if stoppedDocker {
 		_ = os.Remove(filepath.Join(st.Dir, "dockerd.pid"))
 	}
-	_ = os.Remove(st.tokenPath())
-	_ = os.Remove(filepath.Join(st.Dir, "nomad", "nomad.hcl")) // holds a Vault token
+	// Credentials of a stack that no longer exists are only a liability.
+	_ = os.RemoveAll(st.secretsDir())
+	for _, f := range []string{st.nomadConfigPath(), st.consulConfigPath()} {
+		_ = os.Remove(f)
+	}
 	return os.Remove(filepath.Join(st.Dir, stateFile))
 }
 

@@ -218,3 +218,25 @@ func belongs(pid int, marker, dataDir string) bool {
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, dir+"/")
 }
+
+// agentEnv is this process's environment without the clients' variables
+// (NOMAD_*, CONSUL_*, VAULT_*): an agent started from a shell where
+// `stackctl dev env` was evaluated must not pick up a token or address
+// meant for its clients.
+func agentEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "CONSUL_") && !strings.HasPrefix(kv, "NOMAD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// execAgentCLI prepares one of the agents' own CLIs with agentEnv; the
+// caller adds the token it needs.
+func execAgentCLI(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = agentEnv()
+	return cmd
+}

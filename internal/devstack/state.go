@@ -27,8 +27,11 @@ type State struct {
 	// Dockerd is set when this stack started the Docker engine itself.
 	Dockerd *Proc `json:"dockerd,omitempty"`
 	// CreatedBridge is set when Nomad's CNI bridge did not exist before up.
-	CreatedBridge bool   `json:"created_bridge"`
-	NomadNodeID   string `json:"nomad_node_id,omitempty"`
+	CreatedBridge bool `json:"created_bridge"`
+	// Isolation is set once the firewall rules between allocations are in
+	// place (isolation.go); down removes them.
+	Isolation   bool   `json:"isolation"`
+	NomadNodeID string `json:"nomad_node_id,omitempty"`
 }
 
 const stateFile = "stack.json"
@@ -61,7 +64,7 @@ func (s *State) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o644)
+	return writeFileAtomic(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o600)
 }
 
 // Running lists the recorded agent processes that are still alive.
@@ -75,17 +78,6 @@ func (s *State) Running() []string {
 	return names
 }
 
-// RootToken is the Vault dev server's root token, kept in a 0600 file.
-func (s *State) RootToken() (string, error) {
-	b, err := os.ReadFile(s.tokenPath())
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-func (s *State) tokenPath() string { return filepath.Join(s.Dir, "vault-root-token") }
-
 // Addresses of the APIs, as a client on this machine reaches them.
 func (s *State) NomadAddr() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.NomadHTTP) }
 func (s *State) ConsulAddr() string { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.ConsulHTTP) }
@@ -95,7 +87,7 @@ func (s *State) InternalURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Internal)
 }
 func (s *State) AutoscalerURL() string {
-	return fmt.Sprintf("http://%s:%d", s.BindAddr, s.Ports.Autoscaler)
+	return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Autoscaler)
 }
 
 func (s *State) logPath(name string) string { return filepath.Join(s.Dir, "logs", name+".log") }

@@ -80,7 +80,7 @@ func Status(ctx context.Context, st *State) []Health {
 			if err != nil {
 				return err
 			}
-			if err := JobRunning(nc, job); err != nil {
+			if err := JobRunning(nc, PlatformNamespace, job); err != nil {
 				return err
 			}
 			return httpOK(ctx, url)
@@ -98,19 +98,36 @@ func firstLine(s string) string {
 	return l
 }
 
-// Env returns the variables a shell needs to use the stack's agents with
-// their own CLIs, in a fixed order.
-func Env(st *State) ([][2]string, error) {
-	tok, err := st.RootToken()
+// Env returns the variables a shell needs to use the stack with stackctl
+// and the agents' own CLIs, in a fixed order: the deployer's
+// least-privilege tokens, or with admin the bootstrap (management) tokens.
+func Env(st *State, admin bool) ([][2]string, error) {
+	creds, err := st.Deployer()
+	if admin {
+		creds, err = st.Admin()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("vault root token: %w", err)
+		return nil, err
 	}
 	return [][2]string{
 		{"NOMAD_ADDR", st.NomadAddr()},
+		{"NOMAD_TOKEN", creds.Nomad},
 		{"CONSUL_HTTP_ADDR", st.ConsulAddr()},
+		{"CONSUL_HTTP_TOKEN", creds.Consul},
 		{"VAULT_ADDR", st.VaultAddr()},
-		{"VAULT_TOKEN", tok},
+		{"VAULT_TOKEN", creds.Vault},
 	}, nil
+}
+
+// Unhealthy names the components whose Status is not OK.
+func Unhealthy(ctx context.Context, st *State) []string {
+	var down []string
+	for _, h := range Status(ctx, st) {
+		if !h.OK {
+			down = append(down, h.Component)
+		}
+	}
+	return down
 }
 
 // LogComponents are the names `dev logs` accepts.

@@ -193,6 +193,7 @@ func writeTask(b *hclwrite.Body, t *nomad.Task) {
 		setString(vb, "role", v.Role)
 		setStr(vb, "change_mode", v.ChangeMode)
 		setBool(vb, "env", v.Env)
+		setBool(vb, "disable_file", v.DisableFile)
 	}
 	for _, id := range t.Identities {
 		b.AppendNewline()

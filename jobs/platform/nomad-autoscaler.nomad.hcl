@@ -2,19 +2,30 @@
 # groups (nomad-apm metrics, target-value strategy) and scales the groups
 # through the Nomad API.
 #
+# With Nomad ACLs the autoscaler needs a token with the policy in
+# policies/nomad/autoscaler.hcl; the job reads it from the Nomad variable
+# nomad/jobs/nomad-autoscaler (item "token") in its namespace, which only
+# this job's workload identity may read:
+#   nomad var put -namespace platform nomad/jobs/nomad-autoscaler token=...
+#
 # The same file runs the local dev stack (`stackctl dev up` passes the
 # variables) and a real cluster. With raw_exec the bare command
 # "nomad-autoscaler" resolves through the Nomad client's PATH.
+
+variable "namespace" {
+  type    = string
+  default = "platform"
+}
 
 variable "datacenters" {
   type    = list(string)
   default = ["*"]
 }
 
-variable "nomad_port" {
-  description = "Nomad HTTP port on the client's address."
-  type        = number
-  default     = 4646
+variable "nomad_addr" {
+  description = "Nomad's HTTP API as the client node reaches it."
+  type        = string
+  default     = "http://127.0.0.1:4646"
 }
 
 variable "http_port" {
@@ -34,6 +45,7 @@ variable "command" {
 }
 
 job "nomad-autoscaler" {
+  namespace   = var.namespace
   datacenters = var.datacenters
   type        = "service"
 
@@ -49,6 +61,8 @@ job "nomad-autoscaler" {
     service {
       name = "nomad-autoscaler"
       port = "http"
+      # The API listens on loopback only: register (and check) it there.
+      address = "127.0.0.1"
 
       check {
         type     = "http"
@@ -65,13 +79,24 @@ job "nomad-autoscaler" {
         command = var.command
         args = [
           "agent",
-          "-nomad-address=http://${attr.unique.network.ip-address}:${var.nomad_port}",
-          "-http-bind-address=${NOMAD_IP_http}",
+          "-nomad-address=${var.nomad_addr}",
+          "-http-bind-address=127.0.0.1",
           "-http-bind-port=${NOMAD_PORT_http}",
           "-policy-default-evaluation-interval=${var.evaluation_interval}",
           "-telemetry-collection-interval=1s",
           "-log-level=INFO",
         ]
+      }
+
+      # NOMAD_TOKEN, read by the autoscaler's Nomad client from its
+      # environment; the file lives in the task's secrets dir.
+      template {
+        data        = <<-EOT
+          {{ with nomadVar "nomad/jobs/nomad-autoscaler" }}NOMAD_TOKEN={{ .token }}{{ end }}
+        EOT
+        destination = "${NOMAD_SECRETS_DIR}/nomad.env"
+        env         = true
+        change_mode = "restart"
       }
 
       resources {

@@ -6,11 +6,25 @@
 # Two entrypoints: "public" on every interface, "internal" on one address
 # (loopback by default) for routes that must not face the outside.
 #
+# With Consul ACLs, Nomad gives the task a Service Identity token for
+# "traefik" (CONSUL_HTTP_TOKEN): enough to read the catalog and hold
+# Traefik's Connect certificate, nothing more. Traefik takes its Consul
+# token only from its own configuration, never from CONSUL_HTTP_TOKEN, and
+# a token on its command line would be visible to every user of the node:
+# the configuration is therefore given as TRAEFIK_* environment variables
+# (no command-line flags, which would take precedence over all of them) and
+# a shell passes the token on.
+#
 # The same file runs the local dev stack (`stackctl dev up` passes the
 # variables) and a real cluster: `nomad job run -var public_port=80 traefik.nomad.hcl`.
 # With raw_exec the bare command "traefik" resolves through the Nomad
 # client's PATH; on a cluster that prefers containers, swap the task for the
 # docker driver and the official traefik image with the same args.
+
+variable "namespace" {
+  type    = string
+  default = "platform"
+}
 
 variable "datacenters" {
   type    = list(string)
@@ -45,6 +59,7 @@ variable "command" {
 }
 
 job "traefik" {
+  namespace   = var.namespace
   datacenters = var.datacenters
   type        = "system"
 
@@ -97,31 +112,37 @@ job "traefik" {
       driver = "raw_exec"
 
       config {
-        command = var.command
+        command = "/bin/sh"
         args = [
-          "--entrypoints.public.address=:${NOMAD_PORT_public}",
-          "--entrypoints.internal.address=${var.internal_address}:${NOMAD_PORT_internal}",
-          "--providers.consulcatalog=true",
-          "--providers.consulcatalog.endpoint.address=${var.consul_http_addr}",
-          "--providers.consulcatalog.connectAware=true",
-          "--providers.consulcatalog.exposedByDefault=false",
-          "--providers.consulcatalog.serviceName=traefik",
-          # Blocking queries: a service's route appears as soon as it is
-          # healthy instead of at the next 15 s poll.
-          "--providers.consulcatalog.watch=true",
-          "--ping=true",
-          "--ping.entryPoint=internal",
-          "--api=true",
-          "--api.dashboard=false",
-          # One line per request naming the router and the server it went
-          # to: the first thing to read when a route misbehaves.
-          "--accesslog=true",
-          "--global.checkNewVersion=false",
-          "--global.sendAnonymousUsage=false",
-          "--log.level=INFO",
-          # Nomad keeps the log in files: escape codes would only be noise.
-          "--log.noColor=true",
+          "-c",
+          "TRAEFIK_PROVIDERS_CONSULCATALOG_ENDPOINT_TOKEN=\"$CONSUL_HTTP_TOKEN\" exec \"$0\"",
+          var.command,
         ]
+      }
+
+      env {
+        TRAEFIK_ENTRYPOINTS_PUBLIC_ADDRESS                 = ":${NOMAD_PORT_public}"
+        TRAEFIK_ENTRYPOINTS_INTERNAL_ADDRESS               = "${var.internal_address}:${NOMAD_PORT_internal}"
+        TRAEFIK_PROVIDERS_CONSULCATALOG                    = "true"
+        TRAEFIK_PROVIDERS_CONSULCATALOG_ENDPOINT_ADDRESS   = var.consul_http_addr
+        TRAEFIK_PROVIDERS_CONSULCATALOG_CONNECTAWARE       = "true"
+        TRAEFIK_PROVIDERS_CONSULCATALOG_EXPOSEDBYDEFAULT   = "false"
+        TRAEFIK_PROVIDERS_CONSULCATALOG_SERVICENAME        = "traefik"
+        # Blocking queries: a service's route appears as soon as it is
+        # healthy instead of at the next 15 s poll.
+        TRAEFIK_PROVIDERS_CONSULCATALOG_WATCH              = "true"
+        TRAEFIK_PING                                       = "true"
+        TRAEFIK_PING_ENTRYPOINT                            = "internal"
+        TRAEFIK_API                                        = "true"
+        TRAEFIK_API_DASHBOARD                              = "false"
+        # One line per request naming the router and the server it went
+        # to: the first thing to read when a route misbehaves.
+        TRAEFIK_ACCESSLOG                                  = "true"
+        TRAEFIK_GLOBAL_CHECKNEWVERSION                     = "false"
+        TRAEFIK_GLOBAL_SENDANONYMOUSUSAGE                  = "false"
+        TRAEFIK_LOG_LEVEL                                  = "INFO"
+        # Nomad keeps the log in files: escape codes would only be noise.
+        TRAEFIK_LOG_NOCOLOR                                = "true"
       }
 
       resources {

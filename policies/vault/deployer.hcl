@@ -1,28 +1,33 @@
-# Vault policy for whoever runs `stackctl deploy`: it writes the per-service
-# policies stackctl renders and checks that the secrets a descriptor names
-# exist, without being able to read their values.
+# Vault policy for whoever runs stackctl: write the per-service policies
+# and JWT roles stackctl renders (all named stackctl-<service>), check that
+# the secrets a descriptor names exist without reading their values, and
+# store secret values (`stackctl secrets put`) without reading them back.
+#
+# Assumes the KV v2 mount "secret" and the JWT auth mount "jwt-nomad" (the
+# stack.hcl defaults); change the paths for others.
 
-# Manage ACL policies...
-path "sys/policies/acl/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
+path "sys/policies/acl/stackctl-*" {
+  capabilities = ["create", "read", "update", "delete"]
 }
 
-# ...except the platform's own, which would let it raise its privileges.
-path "sys/policies/acl/nomad-server" {
-  capabilities = ["deny"]
+path "sys/policies/acl" {
+  capabilities = ["list"]
 }
 
-path "sys/policies/acl/deployer" {
-  capabilities = ["deny"]
+# Nomad >= 1.7: the workload-identity role of each service.
+path "auth/jwt-nomad/role/stackctl-*" {
+  capabilities = ["create", "read", "update", "delete"]
 }
 
-path "sys/policies/acl/root" {
-  capabilities = ["deny"]
-}
-
-# Secret metadata only (KV v2 at secret/): existence and versions, not values.
+# Secret metadata: existence, versions and keys' presence, not values.
 path "secret/metadata/*" {
   capabilities = ["read", "list"]
+}
+
+# Values are written, never read back (`secrets get --reveal` needs an
+# operator's token).
+path "secret/data/*" {
+  capabilities = ["create", "update"]
 }
 
 path "auth/token/lookup-self" {

@@ -94,9 +94,10 @@ job "gateway" {
       }
 
       vault {
-        role        = "stackctl-gateway"
-        change_mode = "restart"
-        env         = false
+        role         = "stackctl-gateway"
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       identity {

@@ -90,9 +90,10 @@ job "ledger" {
       }
 
       vault {
-        role        = "stackctl-ledger"
-        change_mode = "restart"
-        env         = false
+        role         = "stackctl-ledger"
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       identity {

@@ -112,9 +112,10 @@ job "api" {
       }
 
       vault {
-        role        = "stackctl-api"
-        change_mode = "restart"
-        env         = false
+        role         = "stackctl-api"
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       identity {

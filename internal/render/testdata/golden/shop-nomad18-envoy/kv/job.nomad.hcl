@@ -77,9 +77,10 @@ job "kv" {
       }
 
       vault {
-        role        = "stackctl-kv"
-        change_mode = "restart"
-        env         = false
+        role         = "stackctl-kv"
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       identity {

@@ -88,9 +88,10 @@ job "orders" {
       }
 
       vault {
-        role        = "stackctl-orders"
-        change_mode = "restart"
-        env         = false
+        role         = "stackctl-orders"
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       identity {

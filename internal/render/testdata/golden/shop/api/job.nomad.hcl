@@ -49,7 +49,7 @@ job "api" {
           driver = "raw_exec"
           config {
             command = "consul"
-            args    = ["connect", "proxy", "-http-addr=$${attr.unique.network.ip-address}:8500", "-service=api", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_api}", "-upstream=orders:9002", "-upstream=kv:9003"]
+            args    = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=api", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_api}", "-upstream=orders:9002", "-upstream=kv:9003"]
           }
           resources {
             cpu    = 100
@@ -123,9 +123,10 @@ job "api" {
       }
 
       vault {
-        policies    = ["stackctl-api"]
-        change_mode = "restart"
-        env         = false
+        policies     = ["stackctl-api"]
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       template {

@@ -33,7 +33,7 @@ job "kv" {
           driver = "raw_exec"
           config {
             command = "consul"
-            args    = ["connect", "proxy", "-http-addr=$${attr.unique.network.ip-address}:8500", "-service=kv", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_kv}"]
+            args    = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=kv", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_kv}"]
           }
           resources {
             cpu    = 100
@@ -88,9 +88,10 @@ job "kv" {
       }
 
       vault {
-        policies    = ["stackctl-kv"]
-        change_mode = "restart"
-        env         = false
+        policies     = ["stackctl-kv"]
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       template {

@@ -43,7 +43,7 @@ job "orders" {
           driver = "raw_exec"
           config {
             command = "consul"
-            args    = ["connect", "proxy", "-http-addr=$${attr.unique.network.ip-address}:8500", "-service=orders", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_orders}", "-upstream=kv:9003"]
+            args    = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=orders", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_orders}", "-upstream=kv:9003"]
           }
           resources {
             cpu    = 100
@@ -99,9 +99,10 @@ job "orders" {
       }
 
       vault {
-        policies    = ["stackctl-orders"]
-        change_mode = "restart"
-        env         = false
+        policies     = ["stackctl-orders"]
+        change_mode  = "restart"
+        env          = false
+        disable_file = true
       }
 
       template {

@@ -43,7 +43,7 @@ job "web" {
           driver = "raw_exec"
           config {
             command = "consul"
-            args    = ["connect", "proxy", "-http-addr=$${attr.unique.network.ip-address}:8500", "-service=web", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_web}", "-upstream=api:9001"]
+            args    = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=web", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_web}", "-upstream=api:9001"]
           }
           resources {
             cpu    = 100
