@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -72,6 +74,21 @@ func newHandler(env lookupEnv, client *http.Client) http.Handler {
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.Copy(w, resp.Body)
 	})
+	// The probe answers only in a workload started for the boundary tests
+	// (PROBE=1): it opens a TCP connection to any address and says how that
+	// ended, which is what a hostile workload would try.
+	mux.HandleFunc("GET /dial", func(w http.ResponseWriter, r *http.Request) {
+		if v, _ := env("PROBE"); v != "1" {
+			http.Error(w, "probing is off (PROBE=1 turns it on)", http.StatusForbidden)
+			return
+		}
+		addr := r.URL.Query().Get("addr")
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			http.Error(w, "addr must be host:port: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, dial(r.Context(), addr))
+	})
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 		if err != nil || ms < 0 {
@@ -83,6 +100,40 @@ func newHandler(env lookupEnv, client *http.Client) http.Handler {
 		writeJSON(w, map[string]any{"burned_ms": d.Milliseconds(), "iterations": n})
 	})
 	return mux
+}
+
+// dialResult is what a probe saw: connected, and the first bytes the
+// other side sent to a plain HTTP request, or the error that ended it.
+type dialResult struct {
+	Addr      string `json:"addr"`
+	Connected bool   `json:"connected"`
+	Answer    string `json:"answer,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+func dial(ctx context.Context, addr string) dialResult {
+	res := dialResult{Addr: addr}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer conn.Close()
+	res.Connected = true
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.0\r\nHost: probe\r\n\r\n"); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	b := make([]byte, 64)
+	n, err := io.ReadAtLeast(conn, b, 1)
+	res.Answer = string(b[:n])
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res
 }
 
 // burn keeps one CPU busy for d and returns how many loop rounds it did.

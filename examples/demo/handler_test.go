@@ -111,3 +111,28 @@ func TestBurn(t *testing.T) {
 		}
 	}
 }
+
+func TestDialOnlyWhenProbing(t *testing.T) {
+	if code, _ := get(t, newHandler(fakeEnv(nil), nil), "/dial?addr=127.0.0.1:1"); code != 403 {
+		t.Errorf("without PROBE=1: got %d, want 403", code)
+	}
+	h := newHandler(fakeEnv(map[string]string{"PROBE": "1"}), nil)
+	if code, _ := get(t, h, "/dial?addr=nonsense"); code != 400 {
+		t.Errorf("bad addr: got %d, want 400", code)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") }))
+	defer srv.Close()
+	code, body := get(t, h, "/dial?addr="+strings.TrimPrefix(srv.URL, "http://"))
+	var r dialResult
+	if code != 200 || json.Unmarshal([]byte(body), &r) != nil || !r.Connected || !strings.HasPrefix(r.Answer, "HTTP/1.0 200") {
+		t.Errorf("open port: %d %s", code, body)
+	}
+	// A closed port: refused, not connected.
+	l := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(l.URL, "http://")
+	l.Close()
+	_, body = get(t, h, "/dial?addr="+addr)
+	if json.Unmarshal([]byte(body), &r) != nil || r.Connected || !strings.Contains(r.Error, "refused") {
+		t.Errorf("closed port: %s", body)
+	}
+}

@@ -7,6 +7,9 @@
 //	GET /call/VAR[/path]   GET http://$VAR/path (an upstream address such as
 //	                       127.0.0.1:9091) and relay its status and body
 //	GET /burn?ms=N         spin one CPU for N ms (autoscaling tests)
+//	GET /dial?addr=H:P     only with PROBE=1: open a TCP connection, send a
+//	                       plain HTTP request, report what happened
+//	                       (boundary tests)
 //
 // It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
 package main
