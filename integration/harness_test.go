@@ -30,6 +30,7 @@ import (
 	"github.com/stackctl/stackctl/internal/cli"
 	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/devstack"
+	"github.com/stackctl/stackctl/internal/jobsubmit"
 	"github.com/stackctl/stackctl/internal/testkit"
 )
 
@@ -301,27 +302,52 @@ func (s *Stack) parseJobFile(t *testing.T, path, vars string) *nomad.Job {
 }
 
 // registerPayload submits a /v1/jobs register payload ({"Job": {...}}) as
-// it is on disk, so every field the renderer wrote reaches Nomad.
+// it is on disk, so every field the renderer wrote reaches Nomad, with the
+// operator's tokens (Nomad's, and Consul's for the job's services).
 func (s *Stack) registerPayload(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var payload struct{ Job struct{ ID string } }
-	if err := json.Unmarshal(b, &payload); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	var payload struct{ Job map[string]any }
+	if err := json.Unmarshal(b, &payload); err != nil || payload.Job == nil {
+		t.Fatalf("%s: not a register payload: %v", path, err)
 	}
-	resp, err := http.Post(s.State.NomadAddr()+"/v1/jobs", "application/json", bytes.NewReader(b))
+	admin := s.admin(t)
+	payload.Job["ConsulToken"] = admin.Consul
+	body, _ := json.Marshal(payload)
+	req, _ := http.NewRequest(http.MethodPut, s.State.NomadAddr()+"/v1/jobs", bytes.NewReader(body))
+	req.Header.Set("X-Nomad-Token", admin.Nomad)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	answer, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		t.Fatalf("register %s: %s: %s", path, resp.Status, body)
+		t.Fatalf("register %s: %s: %s", path, resp.Status, answer)
 	}
-	return payload.Job.ID
+	id, _ := payload.Job["ID"].(string)
+	return id
+}
+
+// registerJob registers a parsed job with the operator's Consul token.
+func (s *Stack) registerJob(t *testing.T, job *nomad.Job) {
+	t.Helper()
+	if _, err := jobsubmit.Register(s.Nomad, job, s.admin(t).Consul, jobsubmit.Options{}, nil); err != nil {
+		t.Fatalf("register %s: %v", *job.ID, err)
+	}
+}
+
+// admin returns the stack's bootstrap credentials.
+func (s *Stack) admin(t *testing.T) devstack.Credentials {
+	t.Helper()
+	c, err := s.State.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // purgeJob stops and purges a job when the test ends.
@@ -343,7 +369,7 @@ func (s *Stack) waitJobHealthy(t *testing.T, id string, timeout time.Duration) {
 			return err
 		}
 		if d == nil {
-			return devstack.JobRunning(s.Nomad, id)
+			return devstack.JobRunning(s.Nomad, "default", id)
 		}
 		switch d.Status {
 		case "successful":
@@ -403,9 +429,12 @@ func (s *Stack) allocReport(id string) string {
 	return b.String()
 }
 
-// consulConfigWrite applies a config entry file with `consul config write`.
-func (s *Stack) consulConfigWrite(file string) error {
-	b, err := exec.Command(s.State.Bins["consul"], "config", "write", "-http-addr="+s.State.ConsulAddr(), file).CombinedOutput()
+// consulConfigWrite applies a config entry file with `consul config write`
+// and the operator's token.
+func (s *Stack) consulConfigWrite(t *testing.T, file string) error {
+	cmd := exec.Command(s.State.Bins["consul"], "config", "write", "-http-addr="+s.State.ConsulAddr(), file)
+	cmd.Env = append(os.Environ(), "CONSUL_HTTP_TOKEN="+s.admin(t).Consul)
+	b, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("consul config write %s: %v: %s", file, err, b)
 	}

@@ -109,7 +109,7 @@ func TestRenderedIntentionsAcceptedByConsul(t *testing.T) {
 	dir := renderExamples(t)
 	for _, svc := range renderedServices(t, dir) {
 		file := filepath.Join(dir, svc, "intentions.hcl")
-		if err := stack.consulConfigWrite(file); err != nil {
+		if err := stack.consulConfigWrite(t, file); err != nil {
 			t.Errorf("%s: %v", svc, err)
 			continue
 		}
@@ -169,7 +169,7 @@ func TestExampleSystem(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := stack.consulConfigWrite(filepath.Join(dir, svc, "intentions.hcl")); err != nil {
+		if err := stack.consulConfigWrite(t, filepath.Join(dir, svc, "intentions.hcl")); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _, _ = stack.Consul.ConfigEntries().Delete(consul.ServiceIntentions, svc, nil) })

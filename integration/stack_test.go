@@ -21,7 +21,7 @@ import (
 func TestStackWiring(t *testing.T) {
 	t.Run("platform jobs running", func(t *testing.T) {
 		for _, id := range []string{"traefik", "nomad-autoscaler"} {
-			if err := devstack.JobRunning(stack.Nomad, id); err != nil {
+			if err := devstack.JobRunning(stack.Nomad, devstack.PlatformNamespace, id); err != nil {
 				t.Error(err)
 			}
 		}
@@ -70,7 +70,7 @@ func TestStackWiring(t *testing.T) {
 // entrypoint only, and the mesh denies what no intention allows.
 func TestMeshAndRouting(t *testing.T) {
 	job := stack.parseJobFile(t, filepath.Join("testdata", "mesh.nomad.hcl"),
-		fmt.Sprintf("consul_port = %d\n", stack.State.Ports.ConsulHTTP))
+		fmt.Sprintf("consul_http_addr = %q\n", stack.State.SidecarConsulAddr()))
 	ixns := stack.Consul.ConfigEntries()
 	for _, svc := range []string{"ithello", "itclient"} {
 		entry := &consul.ServiceIntentionsConfigEntry{Kind: consul.ServiceIntentions, Name: svc,
@@ -80,9 +80,7 @@ func TestMeshAndRouting(t *testing.T) {
 		}
 		t.Cleanup(func() { _, _ = ixns.Delete(consul.ServiceIntentions, svc, nil) })
 	}
-	if _, _, err := stack.Nomad.Jobs().Register(job, nil); err != nil {
-		t.Fatal(err)
-	}
+	stack.registerJob(t, job)
 	stack.purgeJob(t, *job.ID)
 	stack.waitJobHealthy(t, *job.ID, 2*time.Minute)
 

@@ -27,6 +27,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/stackctl/stackctl/internal/cli"
+	"github.com/stackctl/stackctl/internal/devstack"
 	"github.com/stackctl/stackctl/internal/testkit"
 )
 
@@ -48,15 +49,16 @@ func sha(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// setClusterEnv points stackctl at the stack with the deployer's
+// least-privilege tokens, exactly what `eval "$(stackctl dev env)"` sets.
 func setClusterEnv(t *testing.T) {
-	token, err := stack.State.RootToken()
+	env, err := devstack.Env(stack.State, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("NOMAD_ADDR", stack.State.NomadAddr())
-	t.Setenv("CONSUL_HTTP_ADDR", stack.State.ConsulAddr())
-	t.Setenv("VAULT_ADDR", stack.State.VaultAddr())
-	t.Setenv("VAULT_TOKEN", token)
+	for _, kv := range env {
+		t.Setenv(kv[0], kv[1])
+	}
 }
 
 // TestDeployLifecycle deploys the example system with `stackctl deploy` and
@@ -220,7 +222,7 @@ service "intruder" {
 		id := stack.registerPayload(t, filepath.Join(out, "intruder", "job.json"))
 		stack.purgeJob(t, id)
 		// Let Traefik in, but not intruder -> kv.
-		if err := stack.consulConfigWrite(filepath.Join(out, "intruder", "intentions.hcl")); err != nil {
+		if err := stack.consulConfigWrite(t, filepath.Join(out, "intruder", "intentions.hcl")); err != nil {
 			t.Fatal(err)
 		}
 		stack.waitJobHealthy(t, id, 2*time.Minute)

@@ -4,9 +4,9 @@
 #   ithello   public route Host(hello.itest.localhost)
 #   itclient  public route Host(client.itest.localhost), upstream ithello on 9091
 
-variable "consul_port" {
-  type    = number
-  default = 8500
+variable "consul_http_addr" {
+  description = "Consul's HTTP API as seen from inside an allocation."
+  type        = string
 }
 
 variable "image" {
@@ -40,7 +40,8 @@ job "itmesh" {
             command = "consul"
             args = [
               "connect", "proxy",
-              "-http-addr=${attr.unique.network.ip-address}:${var.consul_port}",
+              "-http-addr=${var.consul_http_addr}",
+              "-token-file=${NOMAD_SECRETS_DIR}/si_token",
               "-service=ithello",
               "-service-addr=127.0.0.1:8080",
               "-listen=0.0.0.0:${NOMAD_PORT_connect_proxy_ithello}",
@@ -108,7 +109,8 @@ job "itmesh" {
             command = "consul"
             args = [
               "connect", "proxy",
-              "-http-addr=${attr.unique.network.ip-address}:${var.consul_port}",
+              "-http-addr=${var.consul_http_addr}",
+              "-token-file=${NOMAD_SECRETS_DIR}/si_token",
               "-service=itclient",
               "-service-addr=127.0.0.1:8080",
               "-listen=0.0.0.0:${NOMAD_PORT_connect_proxy_itclient}",

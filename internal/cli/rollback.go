@@ -6,6 +6,8 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/stackctl/stackctl/internal/jobsubmit"
 )
 
 func rollbackCommand() *ucli.Command {
@@ -56,7 +58,7 @@ deploy brings the descriptor's version back.`,
 			if *target == current {
 				return usageErrorf("%s already runs version %d", name, current)
 			}
-			resp, _, err := cl.Nomad.Jobs().Revert(name, *target, &current, (&nomad.WriteOptions{Namespace: ns}).WithContext(ctx), "", "")
+			resp, err := jobsubmit.Revert(cl.Nomad, name, *target, &current, cl.ConsulToken, (&nomad.WriteOptions{Namespace: ns}).WithContext(ctx))
 			if err != nil {
 				return fmt.Errorf("rollback %s to version %d: %s", name, *target, firstLine(err.Error()))
 			}

@@ -9,6 +9,8 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/stackctl/stackctl/internal/jobsubmit"
 )
 
 // ConflictError means the job changed in Nomad after it was planned
@@ -140,7 +142,7 @@ func applyService(ctx context.Context, cl *Clients, s *ServicePlan, report Repor
 		report("%s: job unchanged (version %d), not registered", s.Name, s.JobVersion)
 		return r, nil
 	}
-	resp, _, err := cl.Nomad.Jobs().RegisterOpts(s.Job, &nomad.RegisterOptions{
+	resp, err := jobsubmit.Register(cl.Nomad, s.Job, cl.ConsulToken, jobsubmit.Options{
 		EnforceIndex:   true,
 		ModifyIndex:    s.JobModifyIndex,
 		PreserveCounts: s.PreserveCounts,

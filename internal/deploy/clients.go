@@ -23,6 +23,10 @@ type Clients struct {
 	Vault  *vault.Client
 
 	NomadAddr, ConsulAddr, VaultAddr string
+	// ConsulToken is presented to Nomad with every job registration: a
+	// cluster with consul.allow_unauthenticated = false registers a job's
+	// services only for a submitter whose token may write them.
+	ConsulToken string
 }
 
 // NewClients builds clients from the environment without contacting
@@ -50,7 +54,7 @@ func NewClients() (*Clients, error) {
 	if !strings.Contains(consulAddr, "://") {
 		consulAddr = cc.Scheme + "://" + consulAddr
 	}
-	return &Clients{Nomad: n, Consul: c, Vault: v, NomadAddr: nc.Address, ConsulAddr: consulAddr, VaultAddr: vc.Address}, nil
+	return &Clients{Nomad: n, Consul: c, Vault: v, NomadAddr: nc.Address, ConsulAddr: consulAddr, VaultAddr: vc.Address, ConsulToken: cc.Token}, nil
 }
 
 // UnreachableError names the component that cannot be used and why, so

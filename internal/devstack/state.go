@@ -82,7 +82,13 @@ func (s *State) Running() []string {
 func (s *State) NomadAddr() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.NomadHTTP) }
 func (s *State) ConsulAddr() string { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.ConsulHTTP) }
 func (s *State) VaultAddr() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Vault) }
-func (s *State) PublicURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Public) }
+
+// SidecarConsulAddr is Consul's HTTP API as the Connect sidecars reach it
+// from inside an allocation: the bridge's gateway (isolation.go).
+func (s *State) SidecarConsulAddr() string {
+	return fmt.Sprintf("%s:%d", bridgeGateway, s.Ports.ConsulHTTP)
+}
+func (s *State) PublicURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Public) }
 func (s *State) InternalURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.Ports.Internal)
 }
