@@ -89,6 +89,14 @@ func newHandler(env lookupEnv, client *http.Client) http.Handler {
 		}
 		writeJSON(w, dial(r.Context(), addr))
 	})
+	mux.HandleFunc("GET /http", func(w http.ResponseWriter, r *http.Request) {
+		if v, _ := env("PROBE"); v != "1" {
+			http.Error(w, "probing is off (PROBE=1 turns it on)", http.StatusForbidden)
+			return
+		}
+		q := r.URL.Query()
+		writeJSON(w, fetch(r.Context(), client, q.Get("method"), q.Get("url"), q.Get("body")))
+	})
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 		if err != nil || ms < 0 {
@@ -134,6 +142,32 @@ func dial(ctx context.Context, addr string) dialResult {
 		res.Error = err.Error()
 	}
 	return res
+}
+
+// fetchResult is the answer to one probe request, or why there was none.
+type fetchResult struct {
+	Status int    `json:"status,omitempty"`
+	Body   string `json:"body,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// fetch sends one request without any credential and keeps the first
+// 512 bytes of the answer.
+func fetch(ctx context.Context, client *http.Client, method, url, body string) fetchResult {
+	if method == "" {
+		method = "GET"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return fetchResult{Error: err.Error()}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fetchResult{Error: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return fetchResult{Status: resp.StatusCode, Body: string(b)}
 }
 
 // burn keeps one CPU busy for d and returns how many loop rounds it did.

@@ -136,3 +136,25 @@ func TestDialOnlyWhenProbing(t *testing.T) {
 		t.Errorf("closed port: %s", body)
 	}
 }
+
+func TestHTTPProbe(t *testing.T) {
+	if code, _ := get(t, newHandler(fakeEnv(nil), nil), "/http?url=http://127.0.0.1:1/"); code != 403 {
+		t.Errorf("without PROBE=1: got %d, want 403", code)
+	}
+	var gotMethod, gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		gotMethod, gotBody = r.Method, string(b)
+		http.Error(w, "denied", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	h := newHandler(fakeEnv(map[string]string{"PROBE": "1"}), srv.Client())
+	code, body := get(t, h, "/http?method=PUT&url="+srv.URL+"/v1/x&body=hello")
+	var r fetchResult
+	if code != 200 || json.Unmarshal([]byte(body), &r) != nil || r.Status != 403 || !strings.Contains(r.Body, "denied") {
+		t.Errorf("probe answer: %d %s", code, body)
+	}
+	if gotMethod != "PUT" || gotBody != "hello" {
+		t.Errorf("server saw %s %q", gotMethod, gotBody)
+	}
+}

@@ -10,6 +10,9 @@
 //	GET /dial?addr=H:P     only with PROBE=1: open a TCP connection, send a
 //	                       plain HTTP request, report what happened
 //	                       (boundary tests)
+//	GET /http?method=M&url=U&body=B  only with PROBE=1: send one request
+//	                       without credentials, report the status and the
+//	                       start of the answer
 //
 // It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
 package main
