@@ -14,8 +14,7 @@ stack {
 
   # No Envoy on the dev machine: Consul's built-in proxy is the sidecar.
   sidecar {
-    kind             = var.sidecar
-    consul_http_addr = var.consul_http_addr
+    kind = var.sidecar
   }
 }
 
@@ -29,12 +28,6 @@ variable "sidecar" {
   type        = string
   default     = "builtin"
   description = "Connect sidecar: envoy, or Consul's builtin proxy where Envoy is not installed."
-}
-
-variable "consul_http_addr" {
-  type        = string
-  default     = "172.26.64.1:8500"
-  description = "Consul's HTTP API as the built-in sidecar reaches it from inside an allocation: the dev stack's bridge gateway (stackctl dev up)."
 }
 
 variable "image" {

@@ -46,7 +46,10 @@ func DefaultSettings() Settings {
 		Sidecar: Sidecar{
 			Kind:           SidecarEnvoy,
 			ConsulBinary:   "consul",
-			ConsulHTTPAddr: "${attr.unique.network.ip-address}:8500",
+			// The gateway of Nomad's default bridge (172.26.64.0/20): the
+			// node's own address as every allocation sees it, where a
+			// client's Consul agent listens without facing the LAN.
+			ConsulHTTPAddr: "172.26.64.1:8500",
 			CPU:            100,
 			Memory:         128,
 		},
