@@ -44,8 +44,8 @@ func DefaultSettings() Settings {
 		VaultJWTAuthPath: "jwt-nomad",
 		NomadVersion:     Version{1, 6},
 		Sidecar: Sidecar{
-			Kind:           SidecarEnvoy,
-			ConsulBinary:   "consul",
+			Kind:         SidecarEnvoy,
+			ConsulBinary: "consul",
 			// The gateway of Nomad's default bridge (172.26.64.0/20): the
 			// node's own address as every allocation sees it, where a
 			// client's Consul agent listens without facing the LAN.
