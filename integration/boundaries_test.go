@@ -145,7 +145,7 @@ func allocAddr(t *testing.T, job string) (ip string, sidecarPort int) {
 // testBoundaries: what a hostile workload meets on the ACL-enabled stack.
 // Probes go only to this machine's loopback, the stack's bridge gateway and
 // the addresses of the test's own allocations as Nomad reports them.
-func TestBoundaries(t *testing.T) {
+func testBoundaries(t *testing.T) {
 	setClusterEnv(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "stack.hcl"), probeStack)

