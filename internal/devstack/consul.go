@@ -43,7 +43,6 @@ connect {
 acl {
   enabled                  = true
   default_policy           = "deny"
-  enable_token_persistence = true
   tokens {
     initial_management = %q
   }

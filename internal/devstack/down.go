@@ -98,10 +98,14 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 		}
 	}
 	// Task processes and executors whose Nomad died before stopping them.
-	for _, p := range strayProcesses(st.Dir, st.nomadDataDir()) {
-		fmt.Fprintf(out, "==> stopping leftover task process %d\n", p.PID)
-		if err := p.Stop(syscall.SIGTERM, 5*time.Second); err != nil {
-			errs = append(errs, err)
+	// (Nomad, no longer in dev mode, leaves its allocations running when
+	// it stops, as on a real client.)
+	if stray := strayProcesses(st.Dir, st.nomadDataDir()); len(stray) > 0 {
+		fmt.Fprintf(out, "==> stopping %d task process(es) of the stack's allocations\n", len(stray))
+		for _, p := range stray {
+			if err := p.Stop(syscall.SIGTERM, 5*time.Second); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if n, err := removeAllocContainers(ctx, allocIDs); err != nil {

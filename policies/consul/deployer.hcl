@@ -45,6 +45,14 @@ node_prefix "" {
   policy = "read"
 }
 
+# Nomad 1.6 refuses a job with a `template` (stackctl renders one for
+# Vault secrets) unless the submitter's token may read all of Consul's KV
+# store, since a template could read it: read only, and the store holds
+# nothing secret in a stackctl platform.
+key_prefix "" {
+  policy = "read"
+}
+
 # Deploy locks: one key and one session per service being deployed.
 key_prefix "stackctl/deploy-locks/" {
   policy = "write"
