@@ -248,6 +248,9 @@ func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
 	return &nomad.Template{
 		EmbeddedTmpl:  ptr(b.String()),
 		DestPath:      ptr(SecretsEnvFile),
+		// Nomad reads the file into the task's environment; nobody else
+		// needs to read it.
+		Perms: ptr("0400"),
 		Envvars:       ptr(true),
 		ChangeMode:    ptr("restart"),
 		ErrMissingKey: ptr(true),

@@ -210,6 +210,7 @@ func writeTask(b *hclwrite.Body, t *nomad.Task) {
 		setStr(tb, "destination", tp.DestPath)
 		setBool(tb, "env", tp.Envvars)
 		setStr(tb, "change_mode", tp.ChangeMode)
+		setStr(tb, "perms", tp.Perms)
 		setBool(tb, "error_on_missing_key", tp.ErrMissingKey)
 		if tp.EmbeddedTmpl != nil {
 			setHeredoc(tb, "data", *tp.EmbeddedTmpl)

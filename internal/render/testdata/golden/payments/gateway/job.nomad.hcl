@@ -110,6 +110,7 @@ job "gateway" {
         destination          = "secrets/stackctl.env"
         env                  = true
         change_mode          = "restart"
+        perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT
 {{ with secret "secret/data/payments/gateway" }}TLS_KEY="{{ index .Data.data "tls.key" | replaceAll `\` `\\` | replaceAll `"` `\"` | replaceAll "\n" `\n` }}"{{ end }}

@@ -106,6 +106,7 @@ job "ledger" {
         destination          = "secrets/stackctl.env"
         env                  = true
         change_mode          = "restart"
+        perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT
 {{ with secret "secret/data/payments/ledger" }}DB_URL="{{ index .Data.data "db-url" | replaceAll `\` `\\` | replaceAll `"` `\"` | replaceAll "\n" `\n` }}"{{ end }}

@@ -104,6 +104,7 @@ job "orders" {
         destination          = "secrets/stackctl.env"
         env                  = true
         change_mode          = "restart"
+        perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT
 {{ with secret "secret/data/shop/kv" }}KV_PASSWORD="{{ index .Data.data "password" | replaceAll `\` `\\` | replaceAll `"` `\"` | replaceAll "\n" `\n` }}"{{ end }}

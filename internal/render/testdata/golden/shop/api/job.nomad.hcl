@@ -133,6 +133,7 @@ job "api" {
         destination          = "secrets/stackctl.env"
         env                  = true
         change_mode          = "restart"
+        perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT
 {{ with secret "secret/data/shop/api" }}API_SIGNING_KEY="{{ index .Data.data "signing_key" | replaceAll `\` `\\` | replaceAll `"` `\"` | replaceAll "\n" `\n` }}"{{ end }}
