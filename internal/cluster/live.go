@@ -162,7 +162,9 @@ func (l *liveConsul) Addr() string { return l.addr }
 func cq(ctx context.Context) *consul.QueryOptions { return (&consul.QueryOptions{}).WithContext(ctx) }
 func cw(ctx context.Context) *consul.WriteOptions { return (&consul.WriteOptions{}).WithContext(ctx) }
 
-func (l *liveConsul) Leader(ctx context.Context) (string, error) { return l.c.Status().LeaderWithQueryOptions(cq(ctx)) }
+func (l *liveConsul) Leader(ctx context.Context) (string, error) {
+	return l.c.Status().LeaderWithQueryOptions(cq(ctx))
+}
 
 func (l *liveConsul) Intentions(ctx context.Context, service string) (*consul.ServiceIntentionsConfigEntry, error) {
 	e, _, err := l.c.ConfigEntries().Get(consul.ServiceIntentions, service, cq(ctx))
@@ -290,4 +292,17 @@ func (l *liveVault) PatchSecret(ctx context.Context, mount, path string, data ma
 func Holder() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+}
+
+// FromClients guards API clients built elsewhere (the integration
+// harness's); a nil client is a component the caller does not use.
+func FromClients(n *nomad.Client, c *consul.Client, v *vault.Client) *Cluster {
+	cl := &Cluster{Nomad: &liveNomad{c: n}, Consul: &liveConsul{c: c, addr: "Consul"}, Vault: &liveVault{c: v}}
+	if n != nil {
+		cl.Nomad = &liveNomad{c: n, addr: n.Address()}
+	}
+	if v != nil {
+		cl.Vault = &liveVault{c: v, addr: v.Address()}
+	}
+	return Guard(cl)
 }
