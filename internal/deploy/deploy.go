@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,7 +66,7 @@ func Deploy(ctx context.Context, cl *cluster.Cluster, opts Options) (*Outcome, e
 	// Each service's lock is held from plan to registration.
 	release, err := Lock(ctx, cl, locks)
 	if err != nil {
-		return nil, fmt.Errorf("nothing was changed: %w", err)
+		return nil, &unchanged{err}
 	}
 	defer release()
 	p, err := MakePlan(ctx, cl, PlanOptions{Bundle: b, Services: services})
@@ -75,14 +76,14 @@ func Deploy(ctx context.Context, cl *cluster.Cluster, opts Options) (*Outcome, e
 	out := &Outcome{Plan: p}
 	if opts.Saved != nil {
 		if err := CheckUnmoved(opts.Saved, p); err != nil {
-			return out, fmt.Errorf("the saved plan is stale, nothing was changed:\n  %w", err)
+			return out, &unchanged{fmt.Errorf("the saved plan is stale:\n%w", err)}
 		}
 	}
 	if opts.ShowPlan != nil {
 		opts.ShowPlan(p)
 	}
 	if err := CheckApplicable(ctx, cl, p, opts.Force); err != nil {
-		return out, fmt.Errorf("nothing was changed:\n  %w", err)
+		return out, &unchanged{err}
 	}
 	if !p.HasChanges() {
 		return out, nil
@@ -169,3 +170,16 @@ func watchedError(ws []Watched) error {
 	}
 	return nil
 }
+
+// unchanged is a refusal before anything was written.
+type unchanged struct{ err error }
+
+func (e *unchanged) Error() string {
+	msg := e.err.Error()
+	if !strings.Contains(msg, "\n") {
+		return "nothing was changed: " + msg
+	}
+	return "nothing was changed:\n  " + strings.ReplaceAll(msg, "\n", "\n  ")
+}
+
+func (e *unchanged) Unwrap() error { return e.err }
