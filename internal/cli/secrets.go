@@ -193,15 +193,16 @@ func runSecretsList(c *ucli.Context) error {
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tPATH\tKEY\tSTATE\tVERSION")
-	missing := 0
+	bad := 0
 	for i, chk := range secrets.List(ctx, cl, refs) {
 		state, version := "set", "-"
 		switch {
 		case chk.Err != "":
 			state = "unreadable: " + chk.Err
+			bad++
 		case !chk.KeyExists:
 			state = "MISSING"
-			missing++
+			bad++
 		case chk.Unverified:
 			state = "set (path present; the token may not read the key)"
 		}
@@ -211,7 +212,7 @@ func runSecretsList(c *ucli.Context) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", chk.Env, refs[i].Location(), chk.Key, state, version)
 	}
 	tw.Flush()
-	if missing > 0 {
+	if bad > 0 {
 		return silentExit(ExitError)
 	}
 	return nil

@@ -72,6 +72,9 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 	if dep := d.Deployment; dep != nil {
 		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", firstN(dep.ID, 8), dep.Status, dep.JobVersion, dep.StatusDescription)
 	}
+	if d.MeshErr != nil {
+		fmt.Fprintf(w, "Mesh        unknown: %v\n", d.MeshErr)
+	}
 	if d.Mesh != nil {
 		fmt.Fprintf(w, "Mesh        %s\n", d.Mesh)
 		for _, why := range d.Mesh.Waiting {

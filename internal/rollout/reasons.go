@@ -113,6 +113,7 @@ func eventText(ev *nomad.TaskEvent) string {
 type checkTracker struct {
 	critical map[string]string
 	lastPoll time.Time
+	err      error // the last failed read, reported with the reasons
 }
 
 func newCheckTracker() *checkTracker { return &checkTracker{critical: map[string]string{}} }
@@ -123,7 +124,7 @@ func (t *checkTracker) poll(ctx context.Context, cl *cluster.Cluster, service st
 	}
 	t.lastPoll = time.Now()
 	checks, err := cl.Consul.Checks(ctx, service)
-	if err != nil {
+	if t.err = err; err != nil {
 		return
 	}
 	for _, ch := range checks {
@@ -142,5 +143,8 @@ func (t *checkTracker) failing() []string {
 		out = append(out, fmt.Sprintf("health check %q failing: %s", name, output))
 	}
 	sort.Strings(out)
+	if t.err != nil {
+		out = append(out, "could not read the health checks: "+t.err.Error())
+	}
 	return out
 }

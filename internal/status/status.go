@@ -73,7 +73,8 @@ func summarise(ctx context.Context, cl *cluster.Cluster, job *nomad.Job) (Summar
 // Detail is one service in full.
 type Detail struct {
 	Summary
-	Mesh        *rollout.MeshStatus // nil without Connect, or when Consul could not say
+	Mesh        *rollout.MeshStatus // nil without Connect, or when Consul could not say (MeshErr)
+	MeshErr     error
 	Scaling     []Event
 	Allocations []*nomad.AllocationListStub // newest first
 }
@@ -101,7 +102,10 @@ func Service(ctx context.Context, cl *cluster.Cluster, namespace, name string) (
 	// Healthy in Nomad is not yet routable: the Connect sidecar must pass
 	// in Consul too (rollout/mesh.go).
 	if rollout.UsesConnect(job) {
-		if m, err := rollout.MeshInstances(ctx, cl, namespace, name, name, name); err == nil {
+		m, err := rollout.MeshInstances(ctx, cl, namespace, name, name, name)
+		if err != nil {
+			d.MeshErr = err
+		} else {
 			d.Mesh = &m
 		}
 	}
