@@ -148,19 +148,17 @@ func MakePlan(ctx context.Context, cl *cluster.Cluster, opts PlanOptions) (*Plan
 	for _, svc := range opts.Bundle.Services {
 		owner := compile.OwnerOf(opts.Bundle.Settings, svc.Name)
 		sp := &ServicePlan{Name: svc.Name, Owner: owner, Selected: selected[svc.Name]}
+		if sp.Selected {
+			if err := planService(ctx, cl, opts.Bundle.Settings.VaultMount, svc, sp); err != nil {
+				return nil, fmt.Errorf("plan %s: %w", svc.Name, err)
+			}
+		}
 		if sp.Intentions, err = planIntentions(ctx, cl, owner, svc.Intentions); err != nil {
 			return nil, fmt.Errorf("plan %s: %w", svc.Name, err)
 		}
-		if !sp.Selected {
-			if sp.Intentions.Change.changes() {
-				p.Services = append(p.Services, sp)
-			}
-			continue
+		if sp.Selected || sp.Intentions.Change.changes() {
+			p.Services = append(p.Services, sp)
 		}
-		if err := planService(ctx, cl, opts.Bundle.Settings.VaultMount, svc, sp); err != nil {
-			return nil, fmt.Errorf("plan %s: %w", svc.Name, err)
-		}
-		p.Services = append(p.Services, sp)
 	}
 	return p, nil
 }

@@ -19,7 +19,9 @@ func (f fakeNomad) Addr() string { return NomadAddr }
 
 func key(ns, id string) string { return ns + "/" + id }
 
-func notFound(what string) error { return &cluster.StatusError{Code: 404, Message: what + " not found"} }
+func notFound(what string) error {
+	return &cluster.StatusError{Code: 404, Message: what + " not found"}
+}
 
 // lock takes the cluster's lock and checks the faults of op on name.
 func (f fakeNomad) lock(op *cluster.Operation, name string) (func(), error) {

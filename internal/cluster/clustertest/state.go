@@ -35,10 +35,10 @@ const (
 type State struct {
 	Index uint64 `json:"index"`
 
-	Jobs        map[string]*Job               `json:"jobs"` // by namespace/id
-	Evals       map[string]*nomad.Evaluation  `json:"evals"`
-	Deployments map[string]*nomad.Deployment  `json:"deployments"`
-	Rollouts    map[string]string             `json:"rollouts,omitempty"` // service -> behaviour
+	Jobs        map[string]*Job                  `json:"jobs"` // by namespace/id
+	Evals       map[string]*nomad.Evaluation     `json:"evals"`
+	Deployments map[string]*nomad.Deployment     `json:"deployments"`
+	Rollouts    map[string]string                `json:"rollouts,omitempty"` // service -> behaviour
 	Checks      map[string][]*consul.HealthCheck `json:"checks,omitempty"`
 
 	Intentions map[string]*consul.ServiceIntentionsConfigEntry `json:"intentions"`
