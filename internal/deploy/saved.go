@@ -63,8 +63,14 @@ type SavedIntentions struct {
 type Config struct {
 	Files   []string          `json:"files"`   // descriptor files, in load order
 	Sources map[string]string `json:"sources"` // every file read: descriptors and -var-files
-	Vars    []spec.VarArg     `json:"vars,omitempty"`
-	Env     []string          `json:"env,omitempty"` // STACKCTL_VAR_* variables
+	Vars    []Var             `json:"vars,omitempty"` // -var and -var-file, in command-line order
+	Env     []string          `json:"env,omitempty"`  // STACKCTL_VAR_* variables
+}
+
+// Var is one -var NAME=VALUE, or -var-file FILE when File is set.
+type Var struct {
+	File  bool   `json:"file,omitempty"`
+	Value string `json:"value"`
 }
 
 // NewConfig records the configuration a parser loaded.
@@ -73,7 +79,10 @@ func NewConfig(p *spec.Parser, paths []string, vars []spec.VarArg, environ []str
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	c := &Config{Files: files, Sources: map[string]string{}, Vars: vars}
+	c := &Config{Files: files, Sources: map[string]string{}}
+	for _, v := range vars {
+		c.Vars = append(c.Vars, Var{File: v.File, Value: v.Value})
+	}
 	for name, src := range p.Sources() {
 		c.Sources[name] = string(src)
 	}
@@ -90,7 +99,11 @@ func NewConfig(p *spec.Parser, paths []string, vars []spec.VarArg, environ []str
 // saved sources only.
 func (c *Config) Compile() (*compile.Bundle, error) {
 	p := spec.NewParser(sourceFS(c.Sources))
-	st, diags := p.Load(c.Files, spec.LoadOptions{Vars: c.Vars, Environ: c.Env})
+	var vars []spec.VarArg
+	for _, v := range c.Vars {
+		vars = append(vars, spec.VarArg{File: v.File, Value: v.Value})
+	}
+	st, diags := p.Load(c.Files, spec.LoadOptions{Vars: vars, Environ: c.Env})
 	if diags.HasErrors() {
 		var msgs []string
 		for _, d := range diags {
@@ -133,11 +146,15 @@ func Save(path string, b *compile.Bundle, p *Plan) error {
 		ss.JobModifyIndex = s.JobModifyIndex
 		sp.Services = append(sp.Services, ss)
 	}
-	data, err := json.MarshalIndent(sp, "", "  ")
-	if err != nil {
+	// Artifacts keep their bytes: no HTML escaping of "&&" in route rules.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(sp); err != nil {
 		return err
 	}
-	return writeAtomic(path, append(data, '\n'))
+	return writeAtomic(path, buf.Bytes())
 }
 
 // savedService renders the artifacts of a compiled service.
@@ -234,11 +251,11 @@ func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 			what      string
 			got, want []byte
 		}{
-			{"job", ss.Job, want.Job},
+			{"job", compact(ss.Job), compact(want.Job)},
 			{"Vault policy", []byte(ss.Policy), []byte(want.Policy)},
-			{"Vault JWT role", ss.Role, want.Role},
+			{"Vault JWT role", compact(ss.Role), compact(want.Role)},
 		} {
-			if !bytes.Equal(bytes.TrimSpace(c.got), bytes.TrimSpace(c.want)) {
+			if !bytes.Equal(c.got, c.want) {
 				problems = append(problems, fmt.Sprintf("the %s of %q differs from what its descriptors compile to", c.what, ss.Name))
 			}
 		}
@@ -257,7 +274,7 @@ func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.Equal(bytes.TrimSpace(si.Entry), bytes.TrimSpace(want)) {
+		if !bytes.Equal(compact(si.Entry), compact(want)) {
 			problems = append(problems, fmt.Sprintf("the intentions of %q differ from what the descriptors' graph compiles to", si.Service))
 		}
 	}
@@ -265,6 +282,16 @@ func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 		return nil, &TamperedError{Problems: problems}
 	}
 	return b, nil
+}
+
+// compact is the JSON without insignificant space: the form artifacts are
+// compared in (the plan file is indented as a whole).
+func compact(b []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
 }
 
 // CheckUnmoved refuses to apply a saved plan when the cluster moved since
