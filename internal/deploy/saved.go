@@ -61,8 +61,8 @@ type SavedIntentions struct {
 
 // Config is what a bundle was compiled from: enough to compile it again.
 type Config struct {
-	Files   []string          `json:"files"`   // descriptor files, in load order
-	Sources map[string]string `json:"sources"` // every file read: descriptors and -var-files
+	Files   []string          `json:"files"`          // descriptor files, in load order
+	Sources map[string]string `json:"sources"`        // every file read: descriptors and -var-files
 	Vars    []Var             `json:"vars,omitempty"` // -var and -var-file, in command-line order
 	Env     []string          `json:"env,omitempty"`  // STACKCTL_VAR_* variables
 }
