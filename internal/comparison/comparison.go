@@ -15,10 +15,10 @@ import (
 
 // Report is the comparison; its JSON form is what compare --format json prints.
 type Report struct {
-	Stack        string            `json:"stack"`
-	Services     int               `json:"services"`
-	User         UserInput         `json:"user"`
-	Targets      []Target    `json:"targets"`
+	Stack        string        `json:"stack"`
+	Services     int           `json:"services"`
+	User         UserInput     `json:"user"`
+	Targets      []Target      `json:"targets"`
 	Requirements []Requirement `json:"requirements"`
 }
 
@@ -186,7 +186,6 @@ func CountLines(b []byte) int {
 	}
 	return n
 }
-
 
 // Written counts the lines the user wrote in the descriptor files.
 func Written(files []string, sources map[string][]byte) UserInput {
