@@ -75,10 +75,3 @@ func defaultNamespace() string {
 	}
 	return "default"
 }
-
-func firstN(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}

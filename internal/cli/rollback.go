@@ -51,6 +51,6 @@ func runRollback(c *ucli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "%s: rolled back from version %d to %d (evaluation %s); follow it with stackctl status %s\n",
-		opts.Service, res.From, res.To, firstN(res.EvalID, 8), opts.Service)
+		opts.Service, res.From, res.To, cluster.ShortID(res.EvalID), opts.Service)
 	return nil
 }

@@ -70,7 +70,7 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 	fmt.Fprintf(w, "Healthy     %s\n", d.Healthy)
 	fmt.Fprintf(w, "Count       %s\n", d.Count)
 	if dep := d.Deployment; dep != nil {
-		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", firstN(dep.ID, 8), dep.Status, dep.JobVersion, dep.StatusDescription)
+		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", cluster.ShortID(dep.ID), dep.Status, dep.JobVersion, dep.StatusDescription)
 	}
 	if d.MeshErr != nil {
 		fmt.Fprintf(w, "Mesh        unknown: %v\n", d.MeshErr)
@@ -96,7 +96,7 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 			h = fmt.Sprint(*a.DeploymentStatus.Healthy)
 		}
 		age := now.Sub(time.Unix(0, a.CreateTime)).Round(time.Second)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", firstN(a.ID, 8), a.NodeName, a.JobVersion, a.DesiredStatus, a.ClientStatus, h, age)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cluster.ShortID(a.ID), a.NodeName, a.JobVersion, a.DesiredStatus, a.ClientStatus, h, age)
 	}
 	return tw.Flush()
 }

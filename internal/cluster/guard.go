@@ -84,17 +84,17 @@ func (g guardNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad
 
 func (g guardNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
 	d, i, err := g.n.Deployment(ctx, ns, id, index)
-	return d, i, g.fail(DeploymentRead, ns, shortID(id), err)
+	return d, i, g.fail(DeploymentRead, ns, ShortID(id), err)
 }
 
 func (g guardNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
 	a, err := g.n.DeploymentAllocations(ctx, ns, id)
-	return a, g.fail(DeploymentAllocs, ns, shortID(id), err)
+	return a, g.fail(DeploymentAllocs, ns, ShortID(id), err)
 }
 
 func (g guardNomad) Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error) {
 	e, i, err := g.n.Evaluation(ctx, ns, id, index)
-	return e, i, g.fail(EvaluationRead, ns, shortID(id), err)
+	return e, i, g.fail(EvaluationRead, ns, ShortID(id), err)
 }
 
 type guardConsul struct{ c Consul }
@@ -217,7 +217,8 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func shortID(id string) string {
+// ShortID is the first 8 characters of a Nomad ID, as Nomad's CLI shows them.
+func ShortID(id string) string {
 	if len(id) > 8 {
 		return id[:8]
 	}

@@ -39,7 +39,7 @@ type BusyError struct {
 func (e *BusyError) Error() string {
 	id := e.DeploymentID
 	if !strings.HasPrefix(id, "(") {
-		id = shortID(id)
+		id = cluster.ShortID(id)
 	}
 	return fmt.Sprintf("a deployment of %q (job version %d, deployment %s) is still running; wait for it (stackctl status %s) or pass --force to supersede it",
 		e.Service, e.JobVersion, id, e.Service)
@@ -158,7 +158,7 @@ func applyService(ctx context.Context, cl *cluster.Cluster, s *ServicePlan, repo
 	if err := register(ctx, cl, s, &r); err != nil {
 		return r, err
 	}
-	report.Step(s.Name, fmt.Sprintf("job registered (version %d, evaluation %s)", r.JobVersion, shortID(r.EvalID)))
+	report.Step(s.Name, fmt.Sprintf("job registered (version %d, evaluation %s)", r.JobVersion, cluster.ShortID(r.EvalID)))
 	return r, nil
 }
 
@@ -209,9 +209,3 @@ func register(ctx context.Context, cl *cluster.Cluster, s *ServicePlan, r *Regis
 	return nil
 }
 
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}

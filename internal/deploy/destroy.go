@@ -49,7 +49,7 @@ func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) erro
 	if err != nil {
 		return err
 	}
-	report(fmt.Sprintf("%s: job stopped (evaluation %s)", name, shortID(evalID)))
+	report(fmt.Sprintf("%s: job stopped (evaluation %s)", name, cluster.ShortID(evalID)))
 	rerun := func(err error) error { return fmt.Errorf("%w (rerun destroy to finish)", err) }
 	if err := dropCaller(ctx, cl, name, report); err != nil {
 		return rerun(err)

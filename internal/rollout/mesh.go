@@ -53,7 +53,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			}
 		}
 		if entry == nil {
-			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", shortID(a.ID)))
+			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", cluster.ShortID(a.ID)))
 			continue
 		}
 		if routable(entry.Checks.AggregatedStatus()) {
@@ -76,7 +76,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			}
 		}
 		sort.Strings(failing)
-		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", shortID(a.ID), strings.Join(failing, "; ")))
+		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", cluster.ShortID(a.ID), strings.Join(failing, "; ")))
 	}
 	sort.Strings(m.Waiting)
 	return m

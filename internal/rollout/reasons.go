@@ -74,7 +74,7 @@ func allocReasons(ctx context.Context, cl *cluster.Cluster, t Target, depID stri
 				msg := fmt.Sprintf("task %s: %s: %s", task, ev.Type, eventText(ev))
 				if !seen[msg] {
 					seen[msg] = true
-					out = append(out, fmt.Sprintf("allocation %s %s", shortID(a.ID), msg))
+					out = append(out, fmt.Sprintf("allocation %s %s", cluster.ShortID(a.ID), msg))
 				}
 			}
 		}

@@ -61,9 +61,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Nomad) from a real failure.
 func IsStopWaiting(err error) bool { return cluster.Interrupted(err) }
 
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}

@@ -85,7 +85,7 @@ func Watch(ctx context.Context, cl *cluster.Cluster, t Target, report Reporter) 
 		return healthyInMesh(ctx, cl, t, res, report)
 	}
 	res.DeploymentID = depID
-	report.Step(t.Service, fmt.Sprintf("deployment %s started", shortID(depID)))
+	report.Step(t.Service, fmt.Sprintf("deployment %s started", cluster.ShortID(depID)))
 	return followDeployment(ctx, cl, t, res, report)
 }
 
@@ -206,5 +206,5 @@ func progressLine(d *nomad.Deployment) string {
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("deployment %s %s: %s", shortID(d.ID), d.Status, strings.Join(parts, "; "))
+	return fmt.Sprintf("deployment %s %s: %s", cluster.ShortID(d.ID), d.Status, strings.Join(parts, "; "))
 }

@@ -64,7 +64,7 @@ func Scale(ctx context.Context, cl *cluster.Cluster, opts Options) (*Result, err
 		return nil, err
 	}
 	res := &Result{From: deref(group.Count), To: opts.Count, EvalID: resp.EvalID}
-	opts.Progress(fmt.Sprintf("%s: count %d -> %d (evaluation %s)", opts.Service, res.From, res.To, shortID(resp.EvalID)))
+	opts.Progress(fmt.Sprintf("%s: count %d -> %d (evaluation %s)", opts.Service, res.From, res.To, cluster.ShortID(resp.EvalID)))
 	if !opts.Wait || resp.EvalID == "" {
 		return res, nil
 	}
@@ -150,9 +150,3 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}

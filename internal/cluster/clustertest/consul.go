@@ -14,58 +14,37 @@ type fakeConsul struct{ c *Cluster }
 
 func (f fakeConsul) Addr() string { return ConsulAddr }
 
-func (f fakeConsul) lock(op *cluster.Operation, name string) (func(), error) {
-	f.c.mu.Lock()
-	if err := f.c.fail("consul", op, name); err != nil {
-		f.c.mu.Unlock()
-		return nil, err
-	}
-	return f.c.mu.Unlock, nil
-}
-
 func (f fakeConsul) Leader(ctx context.Context) (string, error) {
-	unlock, err := f.lock(cluster.ConsulLeader, "")
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	return "10.0.0.1:8300", nil
+	return call(f.c, "consul", cluster.ConsulLeader, "", func() (string, error) {
+		return "10.0.0.1:8300", nil
+	})
 }
 
 func (f fakeConsul) Intentions(ctx context.Context, service string) (*consul.ServiceIntentionsConfigEntry, error) {
-	unlock, err := f.lock(cluster.IntentionsRead, service)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	e, ok := f.c.s.Intentions[service]
-	if !ok {
-		return nil, &cluster.StatusError{Code: 404, Message: "Config entry not found for \"service-intentions\" / \"" + service + "\""}
-	}
-	return clone(e), nil
+	return call(f.c, "consul", cluster.IntentionsRead, service, func() (*consul.ServiceIntentionsConfigEntry, error) {
+		e, ok := f.c.s.Intentions[service]
+		if !ok {
+			return nil, &cluster.StatusError{Code: 404, Message: "Config entry not found for \"service-intentions\" / \"" + service + "\""}
+		}
+		return clone(e), nil
+	})
 }
 
 func (f fakeConsul) AllIntentions(ctx context.Context) ([]*consul.ServiceIntentionsConfigEntry, error) {
-	unlock, err := f.lock(cluster.IntentionsList, "")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	var out []*consul.ServiceIntentionsConfigEntry
-	for _, e := range f.c.s.Intentions {
-		out = append(out, clone(e))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return call(f.c, "consul", cluster.IntentionsList, "", func() ([]*consul.ServiceIntentionsConfigEntry, error) {
+		var out []*consul.ServiceIntentionsConfigEntry
+		for _, e := range f.c.s.Intentions {
+			out = append(out, clone(e))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
+	})
 }
 
 func (f fakeConsul) WriteIntentions(ctx context.Context, e *consul.ServiceIntentionsConfigEntry, index uint64) (bool, error) {
-	unlock, err := f.lock(cluster.IntentionsWrite, e.Name)
-	if err != nil {
-		return false, err
-	}
-	defer unlock()
-	return f.c.writeIntentions(e, index), nil
+	return call(f.c, "consul", cluster.IntentionsWrite, e.Name, func() (bool, error) {
+		return f.c.writeIntentions(e, index), nil
+	})
 }
 
 // writeIntentions stores e if the entry is still at index (0: absent).
@@ -87,64 +66,56 @@ func (c *Cluster) writeIntentions(e *consul.ServiceIntentionsConfigEntry, index 
 }
 
 func (f fakeConsul) DeleteIntentions(ctx context.Context, service string, index uint64) (bool, error) {
-	unlock, err := f.lock(cluster.IntentionsDelete, service)
-	if err != nil {
-		return false, err
-	}
-	defer unlock()
-	old, ok := f.c.s.Intentions[service]
-	if !ok || old.ModifyIndex != index {
-		return false, nil
-	}
-	delete(f.c.s.Intentions, service)
-	return true, nil
+	return call(f.c, "consul", cluster.IntentionsDelete, service, func() (bool, error) {
+		old, ok := f.c.s.Intentions[service]
+		if !ok || old.ModifyIndex != index {
+			return false, nil
+		}
+		delete(f.c.s.Intentions, service)
+		return true, nil
+	})
 }
 
 func (f fakeConsul) Checks(ctx context.Context, service string) ([]*consul.HealthCheck, error) {
-	unlock, err := f.lock(cluster.HealthChecks, service)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return clone(f.c.s.Checks[service]), nil
+	return call(f.c, "consul", cluster.HealthChecks, service, func() ([]*consul.HealthCheck, error) {
+		return clone(f.c.s.Checks[service]), nil
+	})
 }
 
 // Connect offers every running allocation of the service's job as a
 // passing Connect instance, named the way Nomad registers sidecars.
 func (f fakeConsul) Connect(ctx context.Context, service string) ([]*consul.ServiceEntry, error) {
-	unlock, err := f.lock(cluster.ConnectInstances, service)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	var out []*consul.ServiceEntry
-	for k, j := range f.c.s.Jobs {
-		if !strings.HasSuffix(k, "/"+service) {
-			continue
-		}
-		for _, a := range j.Allocs {
-			if a.ClientStatus != "running" || a.DesiredStatus != "run" {
+	return call(f.c, "consul", cluster.ConnectInstances, service, func() ([]*consul.ServiceEntry, error) {
+		var out []*consul.ServiceEntry
+		for k, j := range f.c.s.Jobs {
+			if !strings.HasSuffix(k, "/"+service) {
 				continue
 			}
-			out = append(out, &consul.ServiceEntry{
-				Service: &consul.AgentService{ID: "_nomad-task-" + a.ID + "-group-" + a.TaskGroup + "-" + service + "-8080-sidecar-proxy", Service: service + "-sidecar-proxy"},
-				Checks:  consul.HealthChecks{{Name: "Connect Sidecar Listening", Status: consul.HealthPassing}},
-			})
+			for _, a := range j.Allocs {
+				if a.ClientStatus != "running" || a.DesiredStatus != "run" {
+					continue
+				}
+				out = append(out, &consul.ServiceEntry{
+					Service: &consul.AgentService{ID: "_nomad-task-" + a.ID + "-group-" + a.TaskGroup + "-" + service + "-8080-sidecar-proxy", Service: service + "-sidecar-proxy"},
+					Checks:  consul.HealthChecks{{Name: "Connect Sidecar Listening", Status: consul.HealthPassing}},
+				})
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 func (f fakeConsul) Lock(ctx context.Context, key, holder string) (func(), bool, error) {
-	unlock, err := f.lock(cluster.LockTake, key)
-	if err != nil {
-		return nil, false, err
+	held, err := call(f.c, "consul", cluster.LockTake, key, func() (bool, error) {
+		if _, held := f.c.s.Locks[key]; held {
+			return true, nil
+		}
+		f.c.s.Locks[key] = holder
+		return false, nil
+	})
+	if err != nil || held {
+		return nil, held, err
 	}
-	defer unlock()
-	if _, held := f.c.s.Locks[key]; held {
-		return nil, true, nil
-	}
-	f.c.s.Locks[key] = holder
 	return func() {
 		f.c.mu.Lock()
 		defer f.c.mu.Unlock()

@@ -23,23 +23,8 @@ func notFound(what string) error {
 	return &cluster.StatusError{Code: 404, Message: what + " not found"}
 }
 
-// lock takes the cluster's lock and checks the faults of op on name.
-func (f fakeNomad) lock(op *cluster.Operation, name string) (func(), error) {
-	f.c.mu.Lock()
-	if err := f.c.fail("nomad", op, name); err != nil {
-		f.c.mu.Unlock()
-		return nil, err
-	}
-	return f.c.mu.Unlock, nil
-}
-
 func (f fakeNomad) Leader(ctx context.Context) error {
-	unlock, err := f.lock(cluster.NomadLeader, "")
-	if err != nil {
-		return err
-	}
-	unlock()
-	return nil
+	return do(f.c, "nomad", cluster.NomadLeader, "", func() {})
 }
 
 func (f fakeNomad) job(ns, id string) (*Job, error) {
@@ -51,32 +36,26 @@ func (f fakeNomad) job(ns, id string) (*Job, error) {
 }
 
 func (f fakeNomad) Job(ctx context.Context, ns, id string) (*nomad.Job, error) {
-	unlock, err := f.lock(cluster.JobRead, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	return clone(j.latest()), nil
+	return call(f.c, "nomad", cluster.JobRead, id, func() (*nomad.Job, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		return clone(j.latest()), nil
+	})
 }
 
 func (f fakeNomad) Jobs(ctx context.Context, ns string) ([]*nomad.JobListStub, error) {
-	unlock, err := f.lock(cluster.JobList, "")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	var out []*nomad.JobListStub
-	for _, j := range f.c.s.Jobs {
-		l := j.latest()
-		if deref(l.Namespace) == ns {
-			out = append(out, &nomad.JobListStub{ID: deref(l.ID), Name: deref(l.Name), Namespace: ns, Status: deref(l.Status), Stop: deref(l.Stop), JobModifyIndex: deref(l.JobModifyIndex)})
+	return call(f.c, "nomad", cluster.JobList, "", func() ([]*nomad.JobListStub, error) {
+		var out []*nomad.JobListStub
+		for _, j := range f.c.s.Jobs {
+			l := j.latest()
+			if deref(l.Namespace) == ns {
+				out = append(out, &nomad.JobListStub{ID: deref(l.ID), Name: deref(l.Name), Namespace: ns, Status: deref(l.Status), Stop: deref(l.Stop), JobModifyIndex: deref(l.JobModifyIndex)})
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // validate refuses what Nomad refuses: a count outside the group's
@@ -94,36 +73,33 @@ func validate(job *nomad.Job) error {
 
 func (f fakeNomad) Plan(ctx context.Context, job *nomad.Job) (*nomad.JobPlanResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	unlock, err := f.lock(cluster.JobPlan, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if err := validate(job); err != nil {
-		return nil, err
-	}
-	resp := &nomad.JobPlanResponse{Annotations: &nomad.PlanAnnotations{DesiredTGUpdates: map[string]*nomad.DesiredUpdates{}}}
-	j, err := f.job(ns, id)
-	var current *nomad.Job
-	if err == nil {
-		current = j.latest()
-		resp.JobModifyIndex = deref(current.JobModifyIndex)
-	}
-	resp.Diff = diff(current, job)
-	for _, g := range job.TaskGroups {
-		u := &nomad.DesiredUpdates{}
-		switch resp.Diff.Type {
-		case "Added":
-			u.Place = uint64(deref(g.Count))
-		case "Edited":
-			u.DestructiveUpdate = uint64(deref(g.Count))
+	return call(f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
+		if err := validate(job); err != nil {
+			return nil, err
 		}
-		resp.Annotations.DesiredTGUpdates[deref(g.Name)] = u
-		if f.c.s.Rollouts[id] == Unplaced {
-			resp.FailedTGAllocs = unplaced(deref(g.Name))
+		resp := &nomad.JobPlanResponse{Annotations: &nomad.PlanAnnotations{DesiredTGUpdates: map[string]*nomad.DesiredUpdates{}}}
+		j, err := f.job(ns, id)
+		var current *nomad.Job
+		if err == nil {
+			current = j.latest()
+			resp.JobModifyIndex = deref(current.JobModifyIndex)
 		}
-	}
-	return resp, nil
+		resp.Diff = diff(current, job)
+		for _, g := range job.TaskGroups {
+			u := &nomad.DesiredUpdates{}
+			switch resp.Diff.Type {
+			case "Added":
+				u.Place = uint64(deref(g.Count))
+			case "Edited":
+				u.DestructiveUpdate = uint64(deref(g.Count))
+			}
+			resp.Annotations.DesiredTGUpdates[deref(g.Name)] = u
+			if f.c.s.Rollouts[id] == Unplaced {
+				resp.FailedTGAllocs = unplaced(deref(g.Name))
+			}
+		}
+		return resp, nil
+	})
 }
 
 func unplaced(group string) map[string]*nomad.AllocationMetric {
@@ -132,39 +108,36 @@ func unplaced(group string) map[string]*nomad.AllocationMetric {
 
 func (f fakeNomad) Register(ctx context.Context, job *nomad.Job, opts *nomad.RegisterOptions) (*nomad.JobRegisterResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	unlock, err := f.lock(cluster.JobRegister, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if f.c.race(cluster.JobRegister, id) {
-		if j, err := f.job(ns, id); err == nil {
-			f.c.addVersion(clone(j.latest()), true)
+	return call(f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
+		if f.c.race(cluster.JobRegister, id) {
+			if j, err := f.job(ns, id); err == nil {
+				f.c.addVersion(clone(j.latest()), true)
+			}
 		}
-	}
-	if err := validate(job); err != nil {
-		return nil, err
-	}
-	var currentIndex uint64
-	j, err := f.job(ns, id)
-	if err == nil {
-		currentIndex = deref(j.latest().JobModifyIndex)
-	}
-	if opts != nil && opts.EnforceIndex && opts.ModifyIndex != currentIndex {
-		return nil, &cluster.StatusError{Code: 500, Message: fmt.Sprintf("Enforcing job modify index %d: job exists with conflicting job modify index: %d", opts.ModifyIndex, currentIndex)}
-	}
-	job = clone(job)
-	if j != nil && opts != nil && opts.PreserveCounts {
-		for _, g := range job.TaskGroups {
-			for _, cg := range j.latest().TaskGroups {
-				if deref(cg.Name) == deref(g.Name) {
-					g.Count = cg.Count
+		if err := validate(job); err != nil {
+			return nil, err
+		}
+		var currentIndex uint64
+		j, err := f.job(ns, id)
+		if err == nil {
+			currentIndex = deref(j.latest().JobModifyIndex)
+		}
+		if opts != nil && opts.EnforceIndex && opts.ModifyIndex != currentIndex {
+			return nil, &cluster.StatusError{Code: 500, Message: fmt.Sprintf("Enforcing job modify index %d: job exists with conflicting job modify index: %d", opts.ModifyIndex, currentIndex)}
+		}
+		job = clone(job)
+		if j != nil && opts != nil && opts.PreserveCounts {
+			for _, g := range job.TaskGroups {
+				for _, cg := range j.latest().TaskGroups {
+					if deref(cg.Name) == deref(g.Name) {
+						g.Count = cg.Count
+					}
 				}
 			}
 		}
-	}
-	evalID := f.c.rollout(job)
-	return &nomad.JobRegisterResponse{EvalID: evalID, JobModifyIndex: deref(job.JobModifyIndex)}, nil
+		evalID := f.c.rollout(job)
+		return &nomad.JobRegisterResponse{EvalID: evalID, JobModifyIndex: deref(job.JobModifyIndex)}, nil
+	})
 }
 
 // addVersion stores job as the newest version of its job.
@@ -283,151 +256,133 @@ func (c *Cluster) newAlloc(j *Job, job *nomad.Job, group, depID string) *nomad.A
 }
 
 func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (string, error) {
-	unlock, err := f.lock(cluster.JobDeregister, id)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return "", err
-	}
-	f.c.stopAllocs(j)
-	if purge {
-		delete(f.c.s.Jobs, key(ns, id))
-	} else {
-		l := j.latest()
-		l.Stop, l.Status = ptr(true), ptr("dead")
-		idx := f.c.next()
-		l.JobModifyIndex, l.ModifyIndex = &idx, &idx
-	}
-	eval := &nomad.Evaluation{ID: f.c.newID('e'), Namespace: ns, JobID: id, Status: "complete"}
-	f.c.s.Evals[eval.ID] = eval
-	return eval.ID, nil
+	return call(f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return "", err
+		}
+		f.c.stopAllocs(j)
+		if purge {
+			delete(f.c.s.Jobs, key(ns, id))
+		} else {
+			l := j.latest()
+			l.Stop, l.Status = ptr(true), ptr("dead")
+			idx := f.c.next()
+			l.JobModifyIndex, l.ModifyIndex = &idx, &idx
+		}
+		eval := &nomad.Evaluation{ID: f.c.newID('e'), Namespace: ns, JobID: id, Status: "complete"}
+		f.c.s.Evals[eval.ID] = eval
+		return eval.ID, nil
+	})
 }
 
 func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, error) {
-	unlock, err := f.lock(cluster.JobVersions, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	var out []*nomad.Job
-	for i := len(j.Versions) - 1; i >= 0; i-- {
-		out = append(out, clone(j.Versions[i]))
-	}
-	return out, nil
+	return call(f.c, "nomad", cluster.JobVersions, id, func() ([]*nomad.Job, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		var out []*nomad.Job
+		for i := len(j.Versions) - 1; i >= 0; i-- {
+			out = append(out, clone(j.Versions[i]))
+		}
+		return out, nil
+	})
 }
 
 func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current uint64) (*nomad.JobRegisterResponse, error) {
-	unlock, err := f.lock(cluster.JobRevert, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	if deref(j.latest().Version) != current {
-		return nil, &cluster.StatusError{Code: 500, Message: fmt.Sprintf("Current job has version %d; enforcing version %d", deref(j.latest().Version), current)}
-	}
-	for _, v := range j.Versions {
-		if deref(v.Version) == version {
-			evalID := f.c.rollout(clone(v))
-			return &nomad.JobRegisterResponse{EvalID: evalID}, nil
+	return call(f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return nil, &cluster.StatusError{Code: 400, Message: fmt.Sprintf("job %q in namespace %q at version %d not found", id, ns, version)}
+		if deref(j.latest().Version) != current {
+			return nil, &cluster.StatusError{Code: 500, Message: fmt.Sprintf("Current job has version %d; enforcing version %d", deref(j.latest().Version), current)}
+		}
+		for _, v := range j.Versions {
+			if deref(v.Version) == version {
+				evalID := f.c.rollout(clone(v))
+				return &nomad.JobRegisterResponse{EvalID: evalID}, nil
+			}
+		}
+		return nil, &cluster.StatusError{Code: 400, Message: fmt.Sprintf("job %q in namespace %q at version %d not found", id, ns, version)}
+	})
 }
 
 func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, message string) (*nomad.JobRegisterResponse, error) {
-	unlock, err := f.lock(cluster.JobScale, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	if d := f.c.latestDeployment(ns, id); d != nil && d.Status == "running" {
-		return nil, &cluster.StatusError{Code: 400, Message: "job scaling blocked due to active deployment"}
-	}
-	job := clone(j.latest())
-	var prev int
-	for _, g := range job.TaskGroups {
-		if deref(g.Name) == group {
-			prev = deref(g.Count)
-			g.Count = &count
+	return call(f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err := validate(job); err != nil {
-		return nil, err
-	}
-	f.c.addVersion(job, true)
-	live := 0
-	for _, a := range j.Allocs {
-		if a.TaskGroup == group && a.DesiredStatus == "run" {
-			if live++; live > count {
-				a.DesiredStatus, a.ClientStatus = "stop", "complete"
+		if d := f.c.latestDeployment(ns, id); d != nil && d.Status == "running" {
+			return nil, &cluster.StatusError{Code: 400, Message: "job scaling blocked due to active deployment"}
+		}
+		job := clone(j.latest())
+		var prev int
+		for _, g := range job.TaskGroups {
+			if deref(g.Name) == group {
+				prev = deref(g.Count)
+				g.Count = &count
 			}
 		}
-	}
-	for ; live < count; live++ {
-		f.c.newAlloc(j, job, group, "")
-	}
-	j.Events = append([]nomad.ScalingEvent{{Count: ptr(int64(count)), PreviousCount: int64(prev), Message: message,
-		Time: uint64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())}}, j.Events...)
-	eval := &nomad.Evaluation{ID: f.c.newID('e'), Namespace: ns, JobID: id, Status: "complete"}
-	f.c.s.Evals[eval.ID] = eval
-	return &nomad.JobRegisterResponse{EvalID: eval.ID}, nil
-}
-
-func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobScaleStatusResponse, error) {
-	unlock, err := f.lock(cluster.JobScaleStatus, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	resp := &nomad.JobScaleStatusResponse{JobID: id, Namespace: ns, TaskGroups: map[string]nomad.TaskGroupScaleStatus{}}
-	for _, g := range j.latest().TaskGroups {
-		st := nomad.TaskGroupScaleStatus{Desired: deref(g.Count), Events: j.Events}
-		if deref(j.latest().Stop) {
-			st.Desired = 0
+		if err := validate(job); err != nil {
+			return nil, err
 		}
+		f.c.addVersion(job, true)
+		live := 0
 		for _, a := range j.Allocs {
-			if a.TaskGroup == deref(g.Name) && a.DesiredStatus == "run" && a.ClientStatus == "running" {
-				st.Running++
-				if a.DeploymentStatus != nil && deref(a.DeploymentStatus.Healthy) {
-					st.Healthy++
+			if a.TaskGroup == group && a.DesiredStatus == "run" {
+				if live++; live > count {
+					a.DesiredStatus, a.ClientStatus = "stop", "complete"
 				}
 			}
 		}
-		resp.TaskGroups[deref(g.Name)] = st
-	}
-	return resp, nil
+		for ; live < count; live++ {
+			f.c.newAlloc(j, job, group, "")
+		}
+		j.Events = append([]nomad.ScalingEvent{{Count: ptr(int64(count)), PreviousCount: int64(prev), Message: message,
+			Time: uint64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())}}, j.Events...)
+		eval := &nomad.Evaluation{ID: f.c.newID('e'), Namespace: ns, JobID: id, Status: "complete"}
+		f.c.s.Evals[eval.ID] = eval
+		return &nomad.JobRegisterResponse{EvalID: eval.ID}, nil
+	})
+}
+
+func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobScaleStatusResponse, error) {
+	return call(f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		resp := &nomad.JobScaleStatusResponse{JobID: id, Namespace: ns, TaskGroups: map[string]nomad.TaskGroupScaleStatus{}}
+		for _, g := range j.latest().TaskGroups {
+			st := nomad.TaskGroupScaleStatus{Desired: deref(g.Count), Events: j.Events}
+			if deref(j.latest().Stop) {
+				st.Desired = 0
+			}
+			for _, a := range j.Allocs {
+				if a.TaskGroup == deref(g.Name) && a.DesiredStatus == "run" && a.ClientStatus == "running" {
+					st.Running++
+					if a.DeploymentStatus != nil && deref(a.DeploymentStatus.Healthy) {
+						st.Healthy++
+					}
+				}
+			}
+			resp.TaskGroups[deref(g.Name)] = st
+		}
+		return resp, nil
+	})
 }
 
 func (f fakeNomad) Allocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	unlock, err := f.lock(cluster.JobAllocations, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	j, err := f.job(ns, id)
-	if err != nil {
-		return nil, err
-	}
-	return clone(j.Allocs), nil
+	return call(f.c, "nomad", cluster.JobAllocations, id, func() ([]*nomad.AllocationListStub, error) {
+		j, err := f.job(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		return clone(j.Allocs), nil
+	})
 }
 
 func (c *Cluster) latestDeployment(ns, id string) *nomad.Deployment {
@@ -441,65 +396,61 @@ func (c *Cluster) latestDeployment(ns, id string) *nomad.Deployment {
 }
 
 func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.Deployment, error) {
-	unlock, err := f.lock(cluster.JobDeployment, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if _, err := f.job(ns, id); err != nil {
-		return nil, err
-	}
-	if d := f.c.latestDeployment(ns, id); d != nil {
-		return clone(d), nil
-	}
-	return nil, nil
+	return call(f.c, "nomad", cluster.JobDeployment, id, func() (*nomad.Deployment, error) {
+		if _, err := f.job(ns, id); err != nil {
+			return nil, err
+		}
+		if d := f.c.latestDeployment(ns, id); d != nil {
+			return clone(d), nil
+		}
+		return nil, nil
+	})
 }
 
 func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
-	unlock, err := f.lock(cluster.DeploymentRead, id)
+	r, err := call(f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
+		d, ok := f.c.s.Deployments[id]
+		if !ok {
+			return indexed[*nomad.Deployment]{}, notFound("deployment")
+		}
+		return indexed[*nomad.Deployment]{clone(d), f.c.s.Index}, nil
+	})
 	if err != nil {
 		return nil, index, err
 	}
-	defer unlock()
-	d, ok := f.c.s.Deployments[id]
-	if !ok {
-		return nil, index, notFound("deployment")
-	}
-	return clone(d), f.c.s.Index, nil
+	return r.v, r.index, nil
 }
 
 func (f fakeNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	unlock, err := f.lock(cluster.DeploymentAllocs, id)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	d, ok := f.c.s.Deployments[id]
-	if !ok {
-		return nil, notFound("deployment")
-	}
-	var out []*nomad.AllocationListStub
-	if j, ok := f.c.s.Jobs[key(d.Namespace, d.JobID)]; ok {
-		for _, a := range j.Allocs {
-			if a.JobVersion == d.JobVersion {
-				out = append(out, clone(a))
+	return call(f.c, "nomad", cluster.DeploymentAllocs, id, func() ([]*nomad.AllocationListStub, error) {
+		d, ok := f.c.s.Deployments[id]
+		if !ok {
+			return nil, notFound("deployment")
+		}
+		var out []*nomad.AllocationListStub
+		if j, ok := f.c.s.Jobs[key(d.Namespace, d.JobID)]; ok {
+			for _, a := range j.Allocs {
+				if a.JobVersion == d.JobVersion {
+					out = append(out, clone(a))
+				}
 			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 func (f fakeNomad) Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error) {
-	unlock, err := f.lock(cluster.EvaluationRead, id)
+	r, err := call(f.c, "nomad", cluster.EvaluationRead, id, func() (indexed[*nomad.Evaluation], error) {
+		e, ok := f.c.s.Evals[id]
+		if !ok {
+			return indexed[*nomad.Evaluation]{}, notFound("evaluation")
+		}
+		return indexed[*nomad.Evaluation]{clone(e), f.c.s.Index}, nil
+	})
 	if err != nil {
 		return nil, index, err
 	}
-	defer unlock()
-	e, ok := f.c.s.Evals[id]
-	if !ok {
-		return nil, index, notFound("evaluation")
-	}
-	return clone(e), f.c.s.Index, nil
+	return r.v, r.index, nil
 }
 
 // diff is a coarse job diff in Nomad's shape: Added, None, or Edited with
@@ -581,3 +532,9 @@ func deref[T any](p *T) T {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// indexed is a blocking query's answer: the object and the index.
+type indexed[T any] struct {
+	v     T
+	index uint64
+}

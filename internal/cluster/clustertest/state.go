@@ -256,3 +256,24 @@ func (c *Cluster) PutIntentions(e *consul.ServiceIntentionsConfigEntry) {
 	}
 	c.writeIntentions(e, index)
 }
+
+// call runs f under the cluster's lock, unless a fault of op on name (or
+// the component being down) fails the call first.
+func call[T any](c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fail(component, op, name); err != nil {
+		var zero T
+		return zero, err
+	}
+	return f()
+}
+
+// do is call for a change that cannot fail by itself.
+func do(c *Cluster, component string, op *cluster.Operation, name string, f func()) error {
+	_, err := call(c, component, op, name, func() (struct{}, error) {
+		f()
+		return struct{}{}, nil
+	})
+	return err
+}

@@ -16,15 +16,6 @@ type fakeVault struct{ c *Cluster }
 
 func (f fakeVault) Addr() string { return VaultAddr }
 
-func (f fakeVault) lock(op *cluster.Operation, name string) (func(), error) {
-	f.c.mu.Lock()
-	if err := f.c.fail("vault", op, name); err != nil {
-		f.c.mu.Unlock()
-		return nil, err
-	}
-	return f.c.mu.Unlock, nil
-}
-
 func (f fakeVault) HasToken() bool {
 	f.c.mu.Lock()
 	defer f.c.mu.Unlock()
@@ -32,93 +23,63 @@ func (f fakeVault) HasToken() bool {
 }
 
 func (f fakeVault) Health(ctx context.Context) (*vault.HealthResponse, error) {
-	unlock, err := f.lock(cluster.VaultHealth, "")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return &vault.HealthResponse{Initialized: true, Sealed: f.c.s.Sealed}, nil
+	return call(f.c, "vault", cluster.VaultHealth, "", func() (*vault.HealthResponse, error) {
+		return &vault.HealthResponse{Initialized: true, Sealed: f.c.s.Sealed}, nil
+	})
 }
 
 func (f fakeVault) LookupSelf(ctx context.Context) error {
-	unlock, err := f.lock(cluster.TokenLookup, "")
-	if err != nil {
-		return err
-	}
-	unlock()
-	return nil
+	return do(f.c, "vault", cluster.TokenLookup, "", func() {})
 }
 
 func (f fakeVault) Policy(ctx context.Context, name string) (string, error) {
-	unlock, err := f.lock(cluster.PolicyRead, name)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	return f.c.s.Policies[name], nil
+	return call(f.c, "vault", cluster.PolicyRead, name, func() (string, error) {
+		return f.c.s.Policies[name], nil
+	})
 }
 
 func (f fakeVault) WritePolicy(ctx context.Context, name, text string) error {
-	unlock, err := f.lock(cluster.PolicyWrite, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	f.c.s.Policies[name] = text
-	return nil
+	return do(f.c, "vault", cluster.PolicyWrite, name, func() {
+		f.c.s.Policies[name] = text
+	})
 }
 
 func (f fakeVault) DeletePolicy(ctx context.Context, name string) error {
-	unlock, err := f.lock(cluster.PolicyDelete, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	delete(f.c.s.Policies, name)
-	return nil
+	return do(f.c, "vault", cluster.PolicyDelete, name, func() {
+		delete(f.c.s.Policies, name)
+	})
 }
 
 func (f fakeVault) Role(ctx context.Context, mount, name string) (map[string]any, error) {
-	unlock, err := f.lock(cluster.RoleRead, name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	r, ok := f.c.s.Roles[mount+"/"+name]
-	if !ok {
-		return nil, nil
-	}
-	return clone(r), nil
+	return call(f.c, "vault", cluster.RoleRead, name, func() (map[string]any, error) {
+		r, ok := f.c.s.Roles[mount+"/"+name]
+		if !ok {
+			return nil, nil
+		}
+		return clone(r), nil
+	})
 }
 
 // WriteRole stores the role the way Vault returns it: durations in
 // seconds.
 func (f fakeVault) WriteRole(ctx context.Context, mount, name string, body map[string]any) error {
-	unlock, err := f.lock(cluster.RoleWrite, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	r := clone(body)
-	for k, v := range r {
-		if s, ok := v.(string); ok && (strings.HasSuffix(k, "_period") || strings.HasSuffix(k, "_ttl")) {
-			if d, err := time.ParseDuration(s); err == nil {
-				r[k] = int64(d.Seconds())
+	return do(f.c, "vault", cluster.RoleWrite, name, func() {
+		r := clone(body)
+		for k, v := range r {
+			if s, ok := v.(string); ok && (strings.HasSuffix(k, "_period") || strings.HasSuffix(k, "_ttl")) {
+				if d, err := time.ParseDuration(s); err == nil {
+					r[k] = int64(d.Seconds())
+				}
 			}
 		}
-	}
-	f.c.s.Roles[mount+"/"+name] = r
-	return nil
+		f.c.s.Roles[mount+"/"+name] = r
+	})
 }
 
 func (f fakeVault) DeleteRole(ctx context.Context, mount, name string) error {
-	unlock, err := f.lock(cluster.RoleDelete, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	delete(f.c.s.Roles, mount+"/"+name)
-	return nil
+	return do(f.c, "vault", cluster.RoleDelete, name, func() {
+		delete(f.c.s.Roles, mount+"/"+name)
+	})
 }
 
 func (f fakeVault) secret(mount, path string) (*Secret, error) {
@@ -134,20 +95,17 @@ func created(version int) time.Time {
 }
 
 func (f fakeVault) SecretMetadata(ctx context.Context, mount, path string) (*vault.KVMetadata, error) {
-	unlock, err := f.lock(cluster.SecretMetadataRead, path)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	s, err := f.secret(mount, path)
-	if err != nil {
-		return nil, err
-	}
-	m := &vault.KVMetadata{CurrentVersion: len(s.Versions), Versions: map[string]vault.KVVersionMetadata{}}
-	for i := range s.Versions {
-		m.Versions[fmt.Sprint(i+1)] = vault.KVVersionMetadata{Version: i + 1, CreatedTime: created(i + 1)}
-	}
-	return m, nil
+	return call(f.c, "vault", cluster.SecretMetadataRead, path, func() (*vault.KVMetadata, error) {
+		s, err := f.secret(mount, path)
+		if err != nil {
+			return nil, err
+		}
+		m := &vault.KVMetadata{CurrentVersion: len(s.Versions), Versions: map[string]vault.KVVersionMetadata{}}
+		for i := range s.Versions {
+			m.Versions[fmt.Sprint(i+1)] = vault.KVVersionMetadata{Version: i + 1, CreatedTime: created(i + 1)}
+		}
+		return m, nil
+	})
 }
 
 func kvSecret(s *Secret) *vault.KVSecret {
@@ -156,45 +114,36 @@ func kvSecret(s *Secret) *vault.KVSecret {
 }
 
 func (f fakeVault) Secret(ctx context.Context, mount, path string) (*vault.KVSecret, error) {
-	unlock, err := f.lock(cluster.SecretRead, path)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	s, err := f.secret(mount, path)
-	if err != nil {
-		return nil, err
-	}
-	return kvSecret(s), nil
+	return call(f.c, "vault", cluster.SecretRead, path, func() (*vault.KVSecret, error) {
+		s, err := f.secret(mount, path)
+		if err != nil {
+			return nil, err
+		}
+		return kvSecret(s), nil
+	})
 }
 
 func (f fakeVault) PutSecret(ctx context.Context, mount, path string, data map[string]any) (*vault.KVSecret, error) {
-	unlock, err := f.lock(cluster.SecretCreate, path)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	s, ok := f.c.s.Secrets[mount+"/"+path]
-	if !ok {
-		s = &Secret{}
-		f.c.s.Secrets[mount+"/"+path] = s
-	}
-	s.Versions = append(s.Versions, clone(data))
-	return kvSecret(s), nil
+	return call(f.c, "vault", cluster.SecretCreate, path, func() (*vault.KVSecret, error) {
+		s, ok := f.c.s.Secrets[mount+"/"+path]
+		if !ok {
+			s = &Secret{}
+			f.c.s.Secrets[mount+"/"+path] = s
+		}
+		s.Versions = append(s.Versions, clone(data))
+		return kvSecret(s), nil
+	})
 }
 
 func (f fakeVault) PatchSecret(ctx context.Context, mount, path string, data map[string]any) (*vault.KVSecret, error) {
-	unlock, err := f.lock(cluster.SecretPatch, path)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	s, err := f.secret(mount, path)
-	if err != nil {
-		return nil, err
-	}
-	merged := maps.Clone(s.Versions[len(s.Versions)-1])
-	maps.Copy(merged, data)
-	s.Versions = append(s.Versions, merged)
-	return kvSecret(s), nil
+	return call(f.c, "vault", cluster.SecretPatch, path, func() (*vault.KVSecret, error) {
+		s, err := f.secret(mount, path)
+		if err != nil {
+			return nil, err
+		}
+		merged := maps.Clone(s.Versions[len(s.Versions)-1])
+		maps.Copy(merged, data)
+		s.Versions = append(s.Versions, merged)
+		return kvSecret(s), nil
+	})
 }
