@@ -208,4 +208,3 @@ func register(ctx context.Context, cl *cluster.Cluster, s *ServicePlan, r *Regis
 	}
 	return nil
 }
-

@@ -60,4 +60,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 // IsStopWaiting tells apart a deadline or Ctrl-C (the rollout goes on in
 // Nomad) from a real failure.
 func IsStopWaiting(err error) bool { return cluster.Interrupted(err) }
-

@@ -149,4 +149,3 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
-
