@@ -130,11 +130,7 @@ func writeIntentionsPlan(w io.Writer, s *deploy.ServicePlan) {
 	}
 	allow := "nobody"
 	if ip.Want != nil {
-		var names []string
-		for _, src := range ip.Want.Sources {
-			names = append(names, src.Name)
-		}
-		allow = strings.Join(names, ", ")
+		allow = strings.Join(deploy.SourceNames(ip.Want), ", ")
 	}
 	fmt.Fprintf(w, "  %s intentions %-23s %s (allow %s)\n", changeSymbol[ip.Change], s.Name, ip.Change, allow)
 }

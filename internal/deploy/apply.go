@@ -173,7 +173,7 @@ func applyIntentionsOf(ctx context.Context, cl *cluster.Cluster, s *ServicePlan,
 	if ip.Change == Delete {
 		report.Step(s.Name, "intentions deleted (no caller left)")
 	} else {
-		report.Step(s.Name, fmt.Sprintf("intentions %sd (allow %s)", ip.Change, strings.Join(sourceNames(ip.Want), ", ")))
+		report.Step(s.Name, fmt.Sprintf("intentions %sd (allow %s)", ip.Change, strings.Join(SourceNames(ip.Want), ", ")))
 	}
 	return nil
 }

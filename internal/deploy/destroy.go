@@ -85,7 +85,7 @@ func dropCaller(ctx context.Context, cl *cluster.Cluster, name string, report fu
 		if ip.Want == nil {
 			report(fmt.Sprintf("%s: intentions deleted (%s was its last caller)", e.Name, name))
 		} else {
-			report(fmt.Sprintf("%s: intentions updated (allow %s)", e.Name, strings.Join(sourceNames(ip.Want), ", ")))
+			report(fmt.Sprintf("%s: intentions updated (allow %s)", e.Name, strings.Join(SourceNames(ip.Want), ", ")))
 		}
 	}
 	return nil

@@ -106,8 +106,8 @@ func claimRole(mount, name string, data map[string]any, policy, want compile.Own
 	return nil
 }
 
-// sourceNames lists an entry's allowed callers, for people.
-func sourceNames(e *consul.ServiceIntentionsConfigEntry) []string {
+// SourceNames lists an entry's allowed callers, for people.
+func SourceNames(e *consul.ServiceIntentionsConfigEntry) []string {
 	if e == nil {
 		return nil
 	}
@@ -119,5 +119,5 @@ func sourceNames(e *consul.ServiceIntentionsConfigEntry) []string {
 }
 
 func hasSource(e *consul.ServiceIntentionsConfigEntry, name string) bool {
-	return slices.Contains(sourceNames(e), name)
+	return slices.Contains(SourceNames(e), name)
 }
