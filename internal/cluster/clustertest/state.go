@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	consul "github.com/hashicorp/consul/api"
@@ -82,9 +83,25 @@ type Fault struct {
 
 // Cluster is the fake, safe for concurrent use.
 type Cluster struct {
-	mu   sync.Mutex
-	s    *State
-	path string
+	mu    sync.Mutex
+	s     *State
+	path  string
+	calls []string // operation IDs in first-call order (Calls)
+}
+
+// ResetCalls forgets the calls made so far.
+func (c *Cluster) ResetCalls() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = nil
+}
+
+// Calls lists the operations called so far, each once, in the order of
+// their first call.
+func (c *Cluster) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
 }
 
 // New returns an empty cluster.
@@ -262,6 +279,9 @@ func (c *Cluster) PutIntentions(e *consul.ServiceIntentionsConfigEntry) {
 func call[T any](c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.Contains(c.calls, op.ID) {
+		c.calls = append(c.calls, op.ID)
+	}
 	if err := c.fail(component, op, name); err != nil {
 		var zero T
 		return zero, err
