@@ -6,6 +6,8 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/stackctl/stackctl/internal/compile"
 )
 
 // Guard returns c with every call's error classified by its Operation
@@ -178,15 +180,15 @@ func (g guardVault) DeletePolicy(ctx context.Context, name string) error {
 
 func (g guardVault) Role(ctx context.Context, mount, name string) (map[string]any, error) {
 	r, err := g.v.Role(ctx, mount, name)
-	return r, g.fail(RoleRead, mount, name, err)
+	return r, g.fail(RoleRead, mount, compile.RolePath(mount, name), err)
 }
 
 func (g guardVault) WriteRole(ctx context.Context, mount, name string, body map[string]any) error {
-	return g.fail(RoleWrite, mount, name, g.v.WriteRole(ctx, mount, name, body))
+	return g.fail(RoleWrite, mount, compile.RolePath(mount, name), g.v.WriteRole(ctx, mount, name, body))
 }
 
 func (g guardVault) DeleteRole(ctx context.Context, mount, name string) error {
-	return g.fail(RoleDelete, mount, name, g.v.DeleteRole(ctx, mount, name))
+	return g.fail(RoleDelete, mount, compile.RolePath(mount, name), g.v.DeleteRole(ctx, mount, name))
 }
 
 func (g guardVault) SecretMetadata(ctx context.Context, mount, path string) (*vault.KVMetadata, error) {

@@ -20,7 +20,7 @@ type Operation struct {
 // Target is what an operation acts on.
 type Target struct {
 	Namespace string // Nomad namespace
-	Name      string // job, service, policy, role, lock key or secret path
+	Name      string // job, service, policy, lock key, secret path, or a role's full path
 	Mount     string // Vault mount of a role or secret
 }
 
@@ -103,9 +103,9 @@ var (
 	PolicyRead           = vaultOp("policy.read", "read policy {name}", `path "sys/policies/acl/{name}" { capabilities = ["read"] }`)
 	PolicyWrite          = vaultOp("policy.write", "write policy {name}", `path "sys/policies/acl/{name}" { capabilities = ["create", "update"] }`)
 	PolicyDelete         = vaultOp("policy.delete", "delete policy {name}", `path "sys/policies/acl/{name}" { capabilities = ["delete"] }`)
-	RoleRead             = vaultOp("role.read", "read JWT role auth/{mount}/role/{name}", `path "auth/{mount}/role/{name}" { capabilities = ["read"] }`)
-	RoleWrite            = vaultOp("role.write", "write JWT role auth/{mount}/role/{name}", `path "auth/{mount}/role/{name}" { capabilities = ["create", "update"] }`)
-	RoleDelete           = vaultOp("role.delete", "delete JWT role auth/{mount}/role/{name}", `path "auth/{mount}/role/{name}" { capabilities = ["delete"] }`)
+	RoleRead             = vaultOp("role.read", "read JWT role {name}", `path "{name}" { capabilities = ["read"] }`)
+	RoleWrite            = vaultOp("role.write", "write JWT role {name}", `path "{name}" { capabilities = ["create", "update"] }`)
+	RoleDelete           = vaultOp("role.delete", "delete JWT role {name}", `path "{name}" { capabilities = ["delete"] }`)
 	SecretMetadataRead   = vaultOp("secret.metadata", "read secret metadata {mount}/metadata/{name}", `path "{mount}/metadata/{name}" { capabilities = ["read"] }`)
 	SecretRead           = vaultOp("secret.read", "read secret {mount}/data/{name}", `path "{mount}/data/{name}" { capabilities = ["read"] }`)
 	SecretCreate         = vaultOp("secret.create", "write secret {mount}/data/{name}", `path "{mount}/data/{name}" { capabilities = ["create", "update"] }`)
