@@ -71,6 +71,9 @@ func validate(job *nomad.Job) error {
 	return nil
 }
 
+// Plan diffs against the newest version and annotates placements; an
+// unplaced rollout shows as failed placements here too, as Nomad's
+// planner would.
 func (f fakeNomad) Plan(ctx context.Context, job *nomad.Job) (*nomad.JobPlanResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
 	return call(f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
@@ -106,6 +109,8 @@ func unplaced(group string) map[string]*nomad.AllocationMetric {
 	return map[string]*nomad.AllocationMetric{group: {NodesEvaluated: 1, DimensionExhausted: map[string]int{"memory": 1}}}
 }
 
+// Register enforces the modify index (a 500 like Nomad's, whose text
+// stackctl does not read), honours PreserveCounts, and plays the rollout.
 func (f fakeNomad) Register(ctx context.Context, job *nomad.Job, opts *nomad.RegisterOptions) (*nomad.JobRegisterResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
 	return call(f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
@@ -255,6 +260,8 @@ func (c *Cluster) newAlloc(j *Job, job *nomad.Job, group, depID string) *nomad.A
 	return a
 }
 
+// Deregister stops the job (a new modify index, as Nomad's stop is a
+// write), or forgets it with purge.
 func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (string, error) {
 	return call(f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
 		j, err := f.job(ns, id)
@@ -290,6 +297,8 @@ func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, e
 	})
 }
 
+// Revert enforces the prior version like Nomad's enforce_prior_version,
+// then plays the service's rollout behaviour for the old spec.
 func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current uint64) (*nomad.JobRegisterResponse, error) {
 	return call(f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
@@ -309,6 +318,8 @@ func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current u
 	})
 }
 
+// Scale refuses during a running deployment, as Nomad does, and records a
+// scaling event the way the autoscaler's and stackctl's show in status.
 func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, message string) (*nomad.JobRegisterResponse, error) {
 	return call(f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
@@ -349,6 +360,8 @@ func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, m
 	})
 }
 
+// ScaleStatus counts running and healthy allocations per group; a stopped
+// job desires none.
 func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobScaleStatusResponse, error) {
 	return call(f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
 		j, err := f.job(ns, id)
@@ -407,6 +420,8 @@ func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.
 	})
 }
 
+// Deployment and Evaluation answer at once: every rollout has already
+// been played through, so blocking would only slow tests.
 func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
 	r, err := call(f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
 		d, ok := f.c.s.Deployments[id]
