@@ -28,9 +28,10 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/stackctl/stackctl/internal/cli"
-	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/devstack"
 	"github.com/stackctl/stackctl/internal/jobsubmit"
+	"github.com/stackctl/stackctl/internal/rollout"
 	"github.com/stackctl/stackctl/internal/testkit"
 )
 
@@ -383,19 +384,19 @@ func (s *Stack) waitJobHealthy(t *testing.T, id string, timeout time.Duration) {
 
 // inMesh is nil once every running allocation of a Connect job is also a
 // passing Connect instance in Consul: Nomad's "successful" does not wait
-// for the sidecar, Traefik does (internal/deploy/mesh.go).
+// for the sidecar, Traefik does (internal/rollout/mesh.go).
 func (s *Stack) inMesh(id string) error {
 	job, _, err := s.Nomad.Jobs().Info(id, nil)
 	if err != nil {
 		return err
 	}
-	cl := &deploy.Clients{Nomad: s.Nomad, Consul: s.Consul}
+	cl := cluster.FromClients(s.Nomad, s.Consul, nil, "")
 	for _, g := range job.TaskGroups {
 		for _, svc := range g.Services {
 			if svc.Connect == nil {
 				continue
 			}
-			m, err := deploy.MeshInstances(context.Background(), cl, "", id, *g.Name, svc.Name)
+			m, err := rollout.MeshInstances(context.Background(), cl, "", id, *g.Name, svc.Name)
 			if err != nil {
 				return err
 			}

@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/rollout"
 )
 
 func deployCommand() *ucli.Command {
@@ -22,13 +21,17 @@ func deployCommand() *ucli.Command {
 		Description: `Plans, then writes in order: Vault policy (and JWT role on Nomad >= 1.7),
 Consul intentions, Nomad job (registered only if it is still at the planned
 modify index, with counts preserved for autoscaled groups; not registered at
-all when nothing changed). Then follows each evaluation and deployment,
+all when nothing changed). Intentions follow the whole stack's graph: with -s,
+other services' intentions change too when the selection's upstreams did.
+Then follows each evaluation and deployment,
 explains placement failures and failed allocations, follows auto-revert.
 A rollout is healthy when Nomad says so and every running instance is also
 a passing Connect instance in Consul (what Traefik and callers route to);
 until then it prints "N/M instances in the mesh".
 Refuses before writing anything when a referenced secret is missing, a
-component is unreachable or sealed, or a deployment is still running.
+component is unreachable or sealed, a deployment is still running, an object
+belongs to another stack or was not made by stackctl, or a saved plan does
+not match the descriptors it carries.
 Ctrl-C stops watching, not the deployment.
 Exit status: 0 healthy (or nothing to do), 1 failed or rolled back, 2 usage.`,
 		Flags: append(varFlags(),
@@ -43,156 +46,97 @@ Exit status: 0 healthy (or nothing to do), 1 failed or rolled back, 2 usage.`,
 }
 
 func runDeploy(c *ucli.Context) error {
-	var b *compile.Bundle
-	var saved *deploy.SavedPlan
+	out := c.App.Writer
+	opts := deploy.Options{
+		Services: c.StringSlice("service"),
+		Force:    c.Bool("force"),
+		Detach:   c.Bool("detach"),
+		Timeout:  c.Duration("timeout"),
+		ShowPlan: func(p *deploy.Plan) { writePlan(out, p) },
+		Report:   newReporter(out),
+	}
+	var needs cluster.Needs
 	if file := c.String("plan"); file != "" {
-		if c.Args().Present() {
-			return usageErrorf("give either --plan FILE or PATHs, not both")
+		if c.Args().Present() || len(opts.Services) > 0 {
+			return usageErrorf("give either --plan FILE or PATHs (and -s), not both")
 		}
-		sp, sb, ok, err := deploy.LoadSaved(file)
+		saved, err := deploy.LoadSaved(file)
+		var notPlan *deploy.NotAPlanError
+		if errors.As(err, &notPlan) {
+			return usageErrorf("%v", err)
+		}
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return usageErrorf("%s is not a plan written by stackctl plan -out", file)
-		}
-		saved, b = sp, sb
-	} else {
-		var err error
-		if b, err = loadBundle(c); err != nil {
+		// Checked before anything is contacted; Deploy checks again.
+		b, err := saved.Verify()
+		if err != nil {
 			return err
 		}
+		opts.Saved, needs = saved, deploy.Needs(b, saved.Selected)
+	} else {
+		b, _, err := loadBundle(c)
+		if err != nil {
+			return err
+		}
+		opts.Bundle, needs = b, deploy.Needs(b, opts.Services)
 	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
-	out := c.App.Writer
-	cl, err := connect(ctx, needsVault(b))
+	cl, err := connect(ctx, needs)
 	if err != nil {
 		return err
 	}
-	// Hold each service's deploy lock from plan to registration.
-	var names []string
-	ns := "default"
-	for _, s := range b.Services {
-		names = append(names, s.Name)
-		ns = *s.Job.Namespace
-	}
-	release, err := deploy.Lock(ctx, cl, ns, names)
-	if err != nil {
-		return fmt.Errorf("nothing was changed: %w", err)
-	}
-	defer release()
-	p, err := deploy.MakePlan(ctx, cl, b)
-	if err != nil {
-		return err
-	}
-	if saved != nil {
-		if err := deploy.CheckUnmoved(saved, p); err != nil {
-			return fmt.Errorf("the saved plan is stale, nothing was changed:\n  %w", err)
-		}
-	}
-	writePlan(out, p)
-	if err := deploy.CheckApplicable(ctx, cl, p, c.Bool("force")); err != nil {
-		return fmt.Errorf("nothing was changed:\n  %w", err)
-	}
-	if !p.HasChanges() {
-		return nil
-	}
-	report := newReporter(out)
-	regs, err := deploy.Apply(ctx, cl, p, report)
-	if err != nil {
-		var conflict *deploy.ConflictError
-		if errors.As(err, &conflict) {
-			return fmt.Errorf("%w; services before it in the list were applied, a rerun converges", err)
-		}
-		return fmt.Errorf("%w\nA rerun of the same deploy converges: every step is idempotent", err)
-	}
-	release()
-	if c.Bool("detach") {
+	res, err := deploy.Deploy(ctx, cl, opts)
+	if res != nil && len(res.Watched) > 0 {
+		writeWatched(out, res.Watched, opts.Timeout)
+	} else if err == nil && opts.Detach && res.Plan.HasChanges() {
 		fmt.Fprintln(out, "Detached: follow the rollout with stackctl status.")
-		return nil
 	}
-	return watchAll(ctx, c, cl, regs, report)
+	var failed *rollout.FailedError
+	switch {
+	case errors.Is(err, deploy.ErrUnfinished):
+		return silentExit(ExitError)
+	case errors.As(err, &failed):
+		return &exitError{code: ExitError, err: err}
+	}
+	return err
 }
 
-// lineReporter prints plain progress lines; concurrent watchers share it.
-func lineReporter(w io.Writer) deploy.Reporter {
-	var mu sync.Mutex
-	return func(format string, a ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
-	}
-}
-
-// watchAll follows every registered job concurrently until each rollout
-// ends, the deadline passes, or the user interrupts.
-func watchAll(ctx context.Context, c *ucli.Context, cl *deploy.Clients, regs []deploy.Registered, report deploy.Reporter) error {
-	wctx, cancel := context.WithTimeout(ctx, c.Duration("timeout"))
-	defer cancel()
-	var wg sync.WaitGroup
-	results := make([]deploy.Result, len(regs))
-	errs := make([]error, len(regs))
-	for i, r := range regs {
-		if !r.Changed {
-			results[i] = deploy.Result{Service: r.Service, Outcome: deploy.Healthy}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = deploy.Watch(wctx, cl, r, report)
-		}()
-	}
-	wg.Wait()
-	// Every service gets its line, whatever happened to the others: a
-	// rollout still going on must not hide why another one failed.
-	out := c.App.Writer
-	var failed []deploy.Result
-	unfinished, errored := 0, 0
+// writeWatched gives every service its line, whatever happened to the
+// others: a rollout still going on must not hide why another one failed.
+func writeWatched(out io.Writer, ws []deploy.Watched, timeout time.Duration) {
 	fmt.Fprintln(out)
-	for i, r := range results {
-		if err := errs[i]; err != nil {
-			if deploy.IsStopWaiting(err) {
-				unfinished++
-				why := fmt.Sprintf("no result after %s", c.Duration("timeout"))
-				if ctx.Err() != nil {
-					why = "interrupted"
-				}
-				fmt.Fprintf(out, "%s: stopped watching (%s); the deployment goes on in Nomad: stackctl status %s\n",
-					regs[i].Service, why, regs[i].Service)
-				for _, reason := range r.Reasons {
-					fmt.Fprintf(out, "  - %s\n", reason)
-				}
-				continue
+	for _, w := range ws {
+		r := w.Result
+		switch {
+		case w.Stopped:
+			why := fmt.Sprintf("no result after %s", timeout)
+			if w.Interrupted {
+				why = "interrupted"
 			}
-			errored++
-			fmt.Fprintf(out, "%s: error: %v\n", regs[i].Service, err)
-			continue
-		}
-		switch r.Outcome {
-		case deploy.Healthy:
-			fmt.Fprintf(out, "%s: healthy\n", r.Service)
+			fmt.Fprintf(out, "%s: stopped watching (%s); the deployment goes on in Nomad: stackctl status %s\n", w.Service, why, w.Service)
+			writeReasons(out, r.Reasons)
+		case w.Err != nil:
+			fmt.Fprintf(out, "%s: error: %v\n", w.Service, w.Err)
+		case r.Outcome == rollout.Healthy:
+			fmt.Fprintf(out, "%s: healthy\n", w.Service)
 		default:
-			failed = append(failed, r)
-			fmt.Fprintf(out, "%s: %s", r.Service, r.Outcome)
+			fmt.Fprintf(out, "%s: %s", w.Service, r.Outcome)
 			if r.Description != "" {
 				fmt.Fprintf(out, " (%s)", r.Description)
 			}
 			fmt.Fprintln(out)
-			for _, reason := range r.Reasons {
-				fmt.Fprintf(out, "  - %s\n", reason)
-			}
+			writeReasons(out, r.Reasons)
 			if r.RevertedTo != nil {
-				fmt.Fprintf(out, "  Nomad reverted %s to job version %d; the new version is not running.\n", r.Service, *r.RevertedTo)
+				fmt.Fprintf(out, "  Nomad reverted %s to job version %d; the new version is not running.\n", w.Service, *r.RevertedTo)
 			}
 		}
 	}
-	if errored > 0 || (unfinished > 0 && len(failed) == 0) {
-		return silentExit(ExitError)
+}
+
+func writeReasons(out io.Writer, reasons []string) {
+	for _, reason := range reasons {
+		fmt.Fprintf(out, "  - %s\n", reason)
 	}
-	if len(failed) > 0 {
-		return &exitError{code: ExitError, err: &deploy.FailedError{Results: failed}}
-	}
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/rollout"
+	"github.com/stackctl/stackctl/internal/secrets"
 )
 
 func planCommand() *ucli.Command {
@@ -19,9 +21,12 @@ func planCommand() *ucli.Command {
 		ArgsUsage: "PATH...",
 		Description: `Compares the compiled services with the cluster: Nomad's plan (placements,
 in-place vs destructive updates), Vault policies and roles, Consul intentions,
-and whether every referenced secret exists (never its value).
--out FILE saves the plan; "stackctl deploy --plan FILE" applies exactly it, and
-only while no job moved in Nomad since.
+and whether every referenced secret exists (never its value). Intentions
+follow the whole stack's graph: with -s, the intentions of other services
+that must change are planned too (never their jobs).
+-out FILE saves the plan with the descriptors and variables it was made from;
+"stackctl deploy --plan FILE" checks it against them, then applies exactly
+it, and only while nothing it changes moved in the cluster since.
 Exit status: 0 no changes, 1 error, 2 usage, 3 changes (with --detailed-exitcode;
 without it, 0 for changes too).`,
 		Flags: append(varFlags(),
@@ -34,17 +39,18 @@ without it, 0 for changes too).`,
 }
 
 func runPlan(c *ucli.Context) error {
-	b, err := loadBundle(c)
+	b, cfg, err := loadBundle(c)
 	if err != nil {
 		return err
 	}
+	only := c.StringSlice("service")
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
-	cl, err := connect(ctx, needsVault(b))
+	cl, err := connect(ctx, deploy.Needs(b, only))
 	if err != nil {
 		return err
 	}
-	p, err := deploy.MakePlan(ctx, cl, b)
+	p, err := deploy.MakePlan(ctx, cl, deploy.PlanOptions{Bundle: b, Services: only, Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -70,50 +76,14 @@ var changeSymbol = map[deploy.Change]string{
 func writePlan(w io.Writer, p *deploy.Plan) {
 	changed, unchanged := 0, 0
 	for _, s := range p.Services {
-		fmt.Fprintf(w, "Service %s\n", s.Name)
-		fmt.Fprintf(w, "  %s job %-28s %s\n", changeSymbol[s.JobChange], s.Name, jobSummary(s))
-		if s.JobChange == deploy.Update && s.Diff != nil {
-			writeJobDiff(w, s.Diff)
+		if s.Selected {
+			fmt.Fprintf(w, "Service %s\n", s.Name)
+			writeServicePlan(w, s)
+		} else {
+			fmt.Fprintf(w, "Service %s (not selected: its intentions follow the stack's graph)\n", s.Name)
+			writeIntentionsPlan(w, s)
 		}
-		for _, g := range sortedKeys(s.FailedPlaces) {
-			fmt.Fprintf(w, "      ! group %s would not be placed: %s\n", g, placementSummary(s.FailedPlaces[g]))
-		}
-		if s.Warnings != "" {
-			fmt.Fprintf(w, "      ! Nomad warns: %s\n", strings.ReplaceAll(strings.TrimSpace(s.Warnings), "\n", "\n        "))
-		}
-		if s.Policy != nil {
-			fmt.Fprintf(w, "  %s vault policy %-21s %s\n", changeSymbol[s.PolicyChange], s.Policy.Name, s.PolicyChange)
-		}
-		if s.Role != nil {
-			fmt.Fprintf(w, "  %s vault jwt role %-19s %s\n", changeSymbol[s.RoleChange], s.Role.Name, s.RoleChange)
-		}
-		if s.Intentions != nil || s.IntentionsChange == deploy.Delete {
-			allow := "nobody"
-			if s.Intentions != nil {
-				var names []string
-				for _, src := range s.Intentions.Sources {
-					names = append(names, src.Name)
-				}
-				allow = strings.Join(names, ", ")
-			}
-			fmt.Fprintf(w, "  %s intentions %-23s %s (allow %s)\n", changeSymbol[s.IntentionsChange], s.Name, s.IntentionsChange, allow)
-		}
-		for _, sec := range s.Secrets {
-			state := "present"
-			switch {
-			case sec.Err != "":
-				state = "UNREADABLE: " + sec.Err
-			case !sec.PathExists:
-				state = "MISSING (path does not exist)"
-			case !sec.KeyExists:
-				state = "MISSING (key not set)"
-			case sec.Unverified:
-				state = "path present (key not checked: the token may not read values)"
-			}
-			fmt.Fprintf(w, "    secret %-27s %s key %s: %s\n", sec.Env, sec.Path, sec.Key, state)
-		}
-		n := s.Changes()
-		if n > 0 {
+		if s.Changes() > 0 {
 			changed++
 		} else {
 			unchanged++
@@ -125,6 +95,58 @@ func writePlan(w io.Writer, p *deploy.Plan) {
 		return
 	}
 	fmt.Fprintf(w, "Plan: %d service(s) to change, %d unchanged.\n", changed, unchanged)
+}
+
+func writeServicePlan(w io.Writer, s *deploy.ServicePlan) {
+	fmt.Fprintf(w, "  %s job %-28s %s\n", changeSymbol[s.JobChange], s.Name, jobSummary(s))
+	if s.JobChange == deploy.Update && s.Diff != nil {
+		writeJobDiff(w, s.Diff)
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "      ! %s\n", n)
+	}
+	for _, g := range sortedKeys(s.FailedPlaces) {
+		fmt.Fprintf(w, "      ! group %s would not be placed: %s\n", g, rollout.WhyUnplaced(s.FailedPlaces[g]))
+	}
+	if s.Warnings != "" {
+		fmt.Fprintf(w, "      ! Nomad warns: %s\n", strings.ReplaceAll(strings.TrimSpace(s.Warnings), "\n", "\n        "))
+	}
+	if s.Policy != nil {
+		fmt.Fprintf(w, "  %s vault policy %-21s %s\n", changeSymbol[s.PolicyChange], s.Policy.Name, s.PolicyChange)
+	}
+	if s.Role != nil {
+		fmt.Fprintf(w, "  %s vault jwt role %-19s %s\n", changeSymbol[s.RoleChange], s.Role.Name, s.RoleChange)
+	}
+	writeIntentionsPlan(w, s)
+	for _, sec := range s.Secrets {
+		fmt.Fprintf(w, "    secret %-27s %s key %s: %s\n", sec.Env, sec.Path, sec.Key, secretState(sec))
+	}
+}
+
+func writeIntentionsPlan(w io.Writer, s *deploy.ServicePlan) {
+	ip := s.Intentions
+	if ip == nil || (ip.Want == nil && ip.Change != deploy.Delete) {
+		return
+	}
+	allow := "nobody"
+	if ip.Want != nil {
+		allow = strings.Join(deploy.SourceNames(ip.Want), ", ")
+	}
+	fmt.Fprintf(w, "  %s intentions %-23s %s (allow %s)\n", changeSymbol[ip.Change], s.Name, ip.Change, allow)
+}
+
+func secretState(sec secrets.Check) string {
+	switch {
+	case sec.Err != "":
+		return "UNREADABLE: " + sec.Err
+	case !sec.PathExists:
+		return "MISSING (path does not exist)"
+	case !sec.KeyExists:
+		return "MISSING (key not set)"
+	case sec.Unverified:
+		return "path present (key not checked: the token may not read values)"
+	}
+	return "present"
 }
 
 func jobSummary(s *deploy.ServicePlan) string {
@@ -161,21 +183,6 @@ func updatesSummary(u map[string]*nomad.DesiredUpdates) string {
 		return ""
 	}
 	return ": " + strings.Join(parts, ", ")
-}
-
-func placementSummary(m *nomad.AllocationMetric) string {
-	var why []string
-	for dim, n := range m.DimensionExhausted {
-		why = append(why, fmt.Sprintf("%s exhausted on %d node(s)", dim, n))
-	}
-	for con, n := range m.ConstraintFiltered {
-		why = append(why, fmt.Sprintf("%s filtered %d node(s)", con, n))
-	}
-	sort.Strings(why)
-	if len(why) == 0 {
-		return fmt.Sprintf("%d node(s) evaluated, none fit", m.NodesEvaluated)
-	}
-	return strings.Join(why, "; ")
 }
 
 // writeJobDiff prints Nomad's job diff, indented like `nomad job plan`.

@@ -4,29 +4,32 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/rollout"
 )
-
-// statusLineRe matches the watcher's progress lines ("api: deployment
-// 1a2b3c4d running: ..."), which a terminal view redraws in place instead
-// of appending.
-var statusLineRe = regexp.MustCompile(`^([a-z0-9-]+): deployment [0-9a-f]{8} `)
 
 // newReporter returns a live view on a terminal and plain timestamped
 // lines otherwise (CI logs, pipes).
-func newReporter(w io.Writer) deploy.Reporter {
+func newReporter(w io.Writer) rollout.Reporter {
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb" {
 		return (&ttyView{w: w, status: map[string]string{}}).report
 	}
 	return lineReporter(w)
+}
+
+// lineReporter prints plain progress lines; concurrent watchers share it.
+func lineReporter(w io.Writer) rollout.Reporter {
+	var mu sync.Mutex
+	return func(e rollout.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), e)
+	}
 }
 
 // ttyView keeps one status line per service at the bottom of the screen
@@ -38,18 +41,17 @@ type ttyView struct {
 	drawn  int // status lines currently on screen
 }
 
-func (v *ttyView) report(format string, a ...any) {
-	line := fmt.Sprintf(format, a...)
+func (v *ttyView) report(e rollout.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	// Move to the start of the status block and clear it.
 	if v.drawn > 0 {
 		fmt.Fprintf(v.w, "\x1b[%dA\x1b[J", v.drawn)
 	}
-	if m := statusLineRe.FindStringSubmatch(line); m != nil {
-		v.status[m[1]] = line
+	if e.Status {
+		v.status[e.Service] = e.String()
 	} else {
-		fmt.Fprintf(v.w, "%s  %s\n", time.Now().Format("15:04:05"), line)
+		fmt.Fprintf(v.w, "%s  %s\n", time.Now().Format("15:04:05"), e)
 	}
 	names := make([]string, 0, len(v.status))
 	for n := range v.status {
@@ -57,7 +59,7 @@ func (v *ttyView) report(format string, a ...any) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(v.w, "  %s\n", strings.TrimSpace(v.status[n]))
+		fmt.Fprintf(v.w, "  %s\n", v.status[n])
 	}
 	v.drawn = len(names)
 }

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	vault "github.com/hashicorp/vault/api"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/secrets"
 )
 
 // Secret values enter through stdin or a file and leave only through
@@ -26,6 +27,8 @@ func secretsCommand() *ucli.Command {
 				Name:      "put",
 				Usage:     "store the value of one of the service's secrets (read from stdin or --from-file)",
 				ArgsUsage: "SERVICE ENV_NAME",
+				Description: `On a terminal the value is read without echo. It must fit one line of the
+env file Nomad's template writes (64 KiB, escapes included).`,
 				Flags: append(varFlags(), stack,
 					&ucli.StringFlag{Name: "from-file", Usage: "read the value from `FILE` instead of stdin"},
 					&ucli.BoolFlag{Name: "keep-newline", Usage: "keep a trailing newline of the value"}),
@@ -49,133 +52,119 @@ func secretsCommand() *ucli.Command {
 	}
 }
 
-// secretRefs compiles the stack at --stack and returns the service's refs.
-func secretRefs(c *ucli.Context, service string) (*compile.Bundle, []compile.SecretRef, error) {
+// stackBundle compiles the stack at --stack.
+func stackBundle(c *ucli.Context) (*compile.Bundle, error) {
 	st, p, diags, err := loadStackPaths(c, []string{c.String("stack")})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	printDiagnostics(c, c.App.ErrWriter, p, diags)
 	if diags.HasErrors() {
-		return nil, nil, silentExit(ExitError)
+		return nil, silentExit(ExitError)
 	}
-	b := compile.Compile(st)
-	for _, s := range b.Services {
-		if s.Name == service {
-			return b, s.Secrets, nil
-		}
-	}
-	return nil, nil, usageErrorf("no service %q in %s (use --stack to point at its descriptors)", service, c.String("stack"))
+	return compile.Compile(st), nil
 }
 
-func findRef(refs []compile.SecretRef, service, env string) (compile.SecretRef, error) {
-	var names []string
-	for _, r := range refs {
-		if r.Env == env {
-			return r, nil
-		}
-		names = append(names, r.Env)
+// secretRef finds SERVICE's secret ENV_NAME in the stack at --stack.
+func secretRef(c *ucli.Context) (secrets.Ref, error) {
+	b, err := stackBundle(c)
+	if err != nil {
+		return secrets.Ref{}, err
 	}
-	if len(names) == 0 {
-		return compile.SecretRef{}, usageErrorf("service %s declares no secret block", service)
+	ref, err := secrets.Find(b, c.Args().Get(0), c.Args().Get(1))
+	return ref, usageError(err)
+}
+
+// usageError makes a "no such service or secret" a usage error.
+func usageError(err error) error {
+	var unknown *secrets.UnknownError
+	if errors.As(err, &unknown) {
+		return usageErrorf("%v (use --stack to point at its descriptors)", err)
 	}
-	return compile.SecretRef{}, usageErrorf("service %s has no secret %q (it has: %s)", service, env, strings.Join(names, ", "))
+	return err
 }
 
 func runSecretsPut(c *ucli.Context) error {
 	if c.NArg() != 2 {
 		return usageErrorf("secrets put needs SERVICE and ENV_NAME; the value comes from stdin or --from-file, never the command line")
 	}
-	service, env := c.Args().Get(0), c.Args().Get(1)
-	b, refs, err := secretRefs(c, service)
+	ref, err := secretRef(c)
 	if err != nil {
 		return err
 	}
-	ref, err := findRef(refs, service, env)
+	value, err := readSecretValue(c, ref)
 	if err != nil {
 		return err
 	}
+	// Refused before anything is contacted.
+	var bad *secrets.ValueError
+	if err := secrets.CheckValue(ref, value); errors.As(err, &bad) {
+		return usageErrorf("%v", err)
+	}
+	ctx, cancel := interruptible(c.Context)
+	defer cancel()
+	cl, err := connect(ctx, cluster.Needs{Vault: true})
+	if err != nil {
+		return err
+	}
+	version, err := secrets.Put(ctx, cl, ref, value)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: %s stored at %s key %s (version %d, %d bytes)\n", ref.Service, ref.Env, ref.Location(), ref.Key, version, len(value))
+	return nil
+}
+
+// readSecretValue reads the value from --from-file, or from stdin without
+// echo when stdin is a terminal.
+func readSecretValue(c *ucli.Context, ref secrets.Ref) (string, error) {
 	var src io.Reader = c.App.Reader
 	if f := c.String("from-file"); f != "" {
 		fh, err := os.Open(f)
 		if err != nil {
-			return err
+			return "", err
 		}
 		defer fh.Close()
 		src = fh
+	} else if v, ok, err := readHidden(c.App.Reader, c.App.ErrWriter, fmt.Sprintf("Value of %s for %s (not echoed): ", ref.Env, ref.Service)); ok || err != nil {
+		return v, err
 	}
-	data, err := io.ReadAll(io.LimitReader(src, 1<<20+1))
+	// One byte past the longest storable line is enough to refuse it.
+	data, err := io.ReadAll(io.LimitReader(src, compile.MaxSecretLine+1))
 	if err != nil {
-		return err
-	}
-	if len(data) > 1<<20 {
-		return errors.New("the value is larger than 1 MiB")
+		return "", err
 	}
 	value := string(data)
 	if !c.Bool("keep-newline") {
 		value = strings.TrimSuffix(strings.TrimSuffix(value, "\n"), "\r")
 	}
-	if value == "" {
-		return usageErrorf("the value is empty; pipe it in, e.g. stackctl secrets put %s %s < file", service, env)
-	}
-	ctx, cancel := interruptible(c.Context)
-	defer cancel()
-	cl, err := connect(ctx, true)
-	if err != nil {
-		return err
-	}
-	kv := cl.Vault.KVv2(b.Settings.VaultMount)
-	// Patch keeps the other keys of the same path; a new path needs Put.
-	var sec *vault.KVSecret
-	if _, err = kv.Get(ctx, ref.Path); errors.Is(err, vault.ErrSecretNotFound) {
-		sec, err = kv.Put(ctx, ref.Path, map[string]any{ref.Key: value})
-	} else if err == nil {
-		sec, err = kv.Patch(ctx, ref.Path, map[string]any{ref.Key: value})
-	}
-	if err != nil {
-		return fmt.Errorf("write %s/%s: %s", b.Settings.VaultMount, ref.Path, firstLine(err.Error()))
-	}
-	version := 0
-	if sec != nil && sec.VersionMetadata != nil {
-		version = sec.VersionMetadata.Version
-	}
-	fmt.Fprintf(c.App.Writer, "%s: %s stored at %s/%s key %s (version %d, %d bytes)\n", service, env, b.Settings.VaultMount, ref.Path, ref.Key, version, len(value))
-	return nil
+	return value, nil
 }
 
 func runSecretsGet(c *ucli.Context) error {
 	if c.NArg() != 2 {
 		return usageErrorf("secrets get needs SERVICE and ENV_NAME")
 	}
-	service, env := c.Args().Get(0), c.Args().Get(1)
-	b, refs, err := secretRefs(c, service)
-	if err != nil {
-		return err
-	}
-	ref, err := findRef(refs, service, env)
+	ref, err := secretRef(c)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
-	cl, err := connect(ctx, true)
+	cl, err := connect(ctx, cluster.Needs{Vault: true})
 	if err != nil {
 		return err
 	}
-	sec, err := cl.Vault.KVv2(b.Settings.VaultMount).Get(ctx, ref.Path)
+	v, err := secrets.Get(ctx, cl, ref)
 	if err != nil {
-		return fmt.Errorf("%s/%s: %s", b.Settings.VaultMount, ref.Path, firstLine(err.Error()))
-	}
-	v, ok := sec.Data[ref.Key]
-	if !ok {
-		return fmt.Errorf("%s/%s has no key %s; set it with stackctl secrets put %s %s", b.Settings.VaultMount, ref.Path, ref.Key, service, env)
+		return err
 	}
 	if c.Bool("reveal") {
-		fmt.Fprintln(c.App.Writer, v)
+		fmt.Fprintln(c.App.Writer, v.Value)
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "%s: set at %s/%s key %s, version %d, updated %s (value hidden; --reveal prints it)\n",
-		env, b.Settings.VaultMount, ref.Path, ref.Key, sec.VersionMetadata.Version, sec.VersionMetadata.CreatedTime.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(c.App.Writer, "%s: set at %s key %s, version %d, updated %s (value hidden; --reveal prints it)\n",
+		ref.Env, ref.Location(), ref.Key, v.Version, v.Created.UTC().Format("2006-01-02T15:04:05Z"))
 	return nil
 }
 
@@ -183,10 +172,14 @@ func runSecretsList(c *ucli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("secrets list needs SERVICE")
 	}
-	service := c.Args().First()
-	b, refs, err := secretRefs(c, service)
+	b, err := stackBundle(c)
 	if err != nil {
 		return err
+	}
+	service := c.Args().First()
+	refs, err := secrets.Refs(b, service)
+	if err != nil {
+		return usageError(err)
 	}
 	if len(refs) == 0 {
 		fmt.Fprintf(c.App.Writer, "%s reads no secrets.\n", service)
@@ -194,33 +187,32 @@ func runSecretsList(c *ucli.Context) error {
 	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
-	cl, err := connect(ctx, true)
+	cl, err := connect(ctx, cluster.Needs{Vault: true})
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tPATH\tKEY\tSTATE\tVERSION")
-	missing := 0
-	for _, r := range refs {
+	bad := 0
+	for i, chk := range secrets.List(ctx, cl, refs) {
 		state, version := "set", "-"
-		sec, err := cl.Vault.KVv2(b.Settings.VaultMount).Get(ctx, r.Path)
 		switch {
-		case errors.Is(err, vault.ErrSecretNotFound):
+		case chk.Err != "":
+			state = "unreadable: " + chk.Err
+			bad++
+		case !chk.KeyExists:
 			state = "MISSING"
-			missing++
-		case err != nil:
-			state = "unreadable: " + firstLine(err.Error())
-		default:
-			version = fmt.Sprint(sec.VersionMetadata.Version)
-			if _, ok := sec.Data[r.Key]; !ok {
-				state = "MISSING"
-				missing++
-			}
+			bad++
+		case chk.Unverified:
+			state = "set (path present; the token may not read the key)"
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\n", r.Env, b.Settings.VaultMount, r.Path, r.Key, state, version)
+		if chk.PathExists {
+			version = fmt.Sprint(chk.Version)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", chk.Env, refs[i].Location(), chk.Key, state, version)
 	}
 	tw.Flush()
-	if missing > 0 {
+	if bad > 0 {
 		return silentExit(ExitError)
 	}
 	return nil

@@ -3,10 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"os"
-	"time"
 
-	consul "github.com/hashicorp/consul/api"
+	"github.com/stackctl/stackctl/internal/cluster"
 )
 
 // LockPrefix holds one Consul lock per service while a deploy plans and
@@ -14,6 +12,9 @@ import (
 // write (two registrations planned at the same index can both pass, as the
 // integration test showed on Nomad 1.6), so deploys serialise themselves.
 const LockPrefix = "stackctl/deploy-locks/"
+
+// LockKey is the lock of a service in its Nomad namespace.
+func LockKey(namespace, service string) string { return LockPrefix + namespace + "/" + service }
 
 // HeldError means another deploy holds a service's lock.
 type HeldError struct{ Service, Key string }
@@ -23,40 +24,31 @@ func (e *HeldError) Error() string {
 		e.Service, e.Key, e.Service)
 }
 
+// Lockable is a service to lock, in its own namespace.
+type Lockable struct{ Namespace, Service string }
+
 // Lock takes every service's deploy lock, or none: it returns a release
 // function, or a HeldError for the first lock held elsewhere.
-func Lock(ctx context.Context, cl *Clients, namespace string, services []string) (func(), error) {
-	var held []*consul.Lock
+func Lock(ctx context.Context, cl *cluster.Cluster, services []Lockable) (func(), error) {
+	var held []func()
 	release := func() {
-		for _, l := range held {
-			_ = l.Unlock()
+		for _, r := range held {
+			r()
 		}
+		held = nil
 	}
-	host, _ := os.Hostname()
-	for _, svc := range services {
-		key := LockPrefix + namespace + "/" + svc
-		l, err := cl.Consul.LockOpts(&consul.LockOptions{
-			Key:          key,
-			Value:        []byte(fmt.Sprintf("%s pid %d", host, os.Getpid())),
-			SessionName:  "stackctl deploy " + svc,
-			SessionTTL:   "30s",
-			LockTryOnce:  true,
-			LockWaitTime: 300 * time.Millisecond,
-		})
+	for _, s := range services {
+		key := LockKey(s.Namespace, s.Service)
+		r, busy, err := cl.Consul.Lock(ctx, key, cluster.Holder())
 		if err != nil {
 			release()
-			return nil, fmt.Errorf("deploy lock for %s at %s: %s", svc, cl.ConsulAddr, short(err))
+			return nil, err
 		}
-		ch, err := l.Lock(ctx.Done())
-		if err != nil {
+		if busy {
 			release()
-			return nil, fmt.Errorf("deploy lock for %s at %s: %s", svc, cl.ConsulAddr, short(err))
+			return nil, &HeldError{Service: s.Service, Key: key}
 		}
-		if ch == nil {
-			release()
-			return nil, &HeldError{Service: svc, Key: key}
-		}
-		held = append(held, l)
+		held = append(held, r)
 	}
 	return release, nil
 }

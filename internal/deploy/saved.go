@@ -1,95 +1,370 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	consul "github.com/hashicorp/consul/api"
-	nomad "github.com/hashicorp/nomad/api"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/spec"
 )
 
 // SavedPlanFormat identifies a file written by `stackctl plan -out`.
-const SavedPlanFormat = "stackctl-plan/1"
+// Version 2 carries the configuration the plan was made from.
+const SavedPlanFormat = "stackctl-plan/2"
 
-// SavedPlan is a plan written to disk: the exact artifacts to apply and the
-// Nomad modify index each job had when planned. It holds no secret values
-// (jobs only reference Vault paths).
+// A saved plan is checked again before anything is written, the way
+// Terraform keeps the configuration in its plan: deploy --plan compiles the
+// saved descriptor sources and variables again (validation included) and
+// compares every saved artifact byte for byte with the result. A plan
+// edited by hand, or cut short, is refused with nothing written; the
+// artifacts applied are always what the compiler makes of valid
+// descriptors.
+
+// SavedPlan is a plan written to disk. It holds no secret values (jobs
+// only reference Vault paths), but it does hold variable values.
 type SavedPlan struct {
-	Format     string         `json:"format"`
-	VaultMount string         `json:"vault_mount"`
-	Services   []SavedService `json:"services"`
+	Format     string            `json:"format"`
+	Config     Config            `json:"configuration"`
+	Selected   []string          `json:"services_selected,omitempty"`
+	Services   []SavedService    `json:"services"`
+	Intentions []SavedIntentions `json:"intentions,omitempty"`
 }
 
-// SavedService is one service of a saved plan.
+// SavedService is one selected service of a saved plan: its compiled
+// artifacts and the Nomad modify index its job had when planned.
 type SavedService struct {
-	Name           string                               `json:"name"`
-	JobModifyIndex uint64                               `json:"job_modify_index"`
-	Job            *nomad.Job                           `json:"job"`
-	Policy         *compile.VaultPolicy                 `json:"vault_policy,omitempty"`
-	Role           *compile.VaultRole                   `json:"vault_role,omitempty"`
-	Intentions     *consul.ServiceIntentionsConfigEntry `json:"intentions,omitempty"`
-	Secrets        []compile.SecretRef                  `json:"secrets,omitempty"`
+	Name           string          `json:"name"`
+	JobModifyIndex uint64          `json:"job_modify_index"`
+	Job            json.RawMessage `json:"job"`
+	Policy         string          `json:"vault_policy,omitempty"`
+	Role           json.RawMessage `json:"vault_role,omitempty"`
 }
 
-// Save writes the plan of bundle b to path (mode 0600: it describes the
-// system even though it holds no secret).
+// SavedIntentions is one intentions change of a saved plan.
+type SavedIntentions struct {
+	Service string          `json:"service"`
+	Index   uint64          `json:"modify_index"`
+	Entry   json.RawMessage `json:"entry"` // null: no caller left
+}
+
+// Config is what a bundle was compiled from: enough to compile it again.
+type Config struct {
+	Files   []string          `json:"files"`          // descriptor files, in load order
+	Sources map[string]string `json:"sources"`        // every file read: descriptors and -var-files
+	Vars    []Var             `json:"vars,omitempty"` // -var and -var-file, in command-line order
+	Env     []string          `json:"env,omitempty"`  // STACKCTL_VAR_* variables
+}
+
+// Var is one -var NAME=VALUE, or -var-file FILE when File is set.
+type Var struct {
+	File  bool   `json:"file,omitempty"`
+	Value string `json:"value"`
+}
+
+// NewConfig records the configuration a parser loaded.
+func NewConfig(p *spec.Parser, paths []string, vars []spec.VarArg, environ []string) (*Config, error) {
+	files, diags := p.DescriptorFiles(paths)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	c := &Config{Files: files, Sources: map[string]string{}}
+	for _, v := range vars {
+		c.Vars = append(c.Vars, Var{File: v.File, Value: v.Value})
+	}
+	for name, src := range p.Sources() {
+		c.Sources[name] = string(src)
+	}
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, spec.EnvVarPrefix) {
+			c.Env = append(c.Env, kv)
+		}
+	}
+	slices.Sort(c.Env)
+	return c, nil
+}
+
+// Compile loads, validates and compiles the configuration again, from the
+// saved sources only.
+func (c *Config) Compile() (*compile.Bundle, error) {
+	p := spec.NewParser(sourceFS(c.Sources))
+	var vars []spec.VarArg
+	for _, v := range c.Vars {
+		vars = append(vars, spec.VarArg{File: v.File, Value: v.Value})
+	}
+	st, diags := p.Load(c.Files, spec.LoadOptions{Vars: vars, Environ: c.Env})
+	if diags.HasErrors() {
+		var msgs []string
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				where := ""
+				if d.Subject != nil {
+					where = spec.Pos(*d.Subject) + ": "
+				}
+				msgs = append(msgs, where+d.Summary)
+			}
+		}
+		return nil, fmt.Errorf("its descriptors are not valid: %s", strings.Join(msgs, "; "))
+	}
+	return compile.Compile(st), nil
+}
+
+// Save writes plan p of bundle b to path, atomically (mode 0600: it
+// describes the system and holds variable values).
 func Save(path string, b *compile.Bundle, p *Plan) error {
-	sp := SavedPlan{Format: SavedPlanFormat, VaultMount: b.Settings.VaultMount}
-	for i, s := range b.Services {
-		sp.Services = append(sp.Services, SavedService{
-			Name: s.Name, JobModifyIndex: p.Services[i].JobModifyIndex, Job: s.Job,
-			Policy: s.VaultPolicy, Role: s.VaultRole, Intentions: s.Intentions, Secrets: s.Secrets,
-		})
+	if p.Config == nil {
+		return errors.New("the plan has no configuration to save")
 	}
-	data, err := json.MarshalIndent(sp, "", "  ")
-	if err != nil {
+	sp := SavedPlan{Format: SavedPlanFormat, Config: *p.Config}
+	for _, s := range p.Services {
+		if s.Intentions != nil && s.Intentions.Change.changes() {
+			e, err := intentionsJSON(s.Intentions.Want)
+			if err != nil {
+				return err
+			}
+			sp.Intentions = append(sp.Intentions, SavedIntentions{Service: s.Name, Index: s.Intentions.Index, Entry: e})
+		}
+		if !s.Selected {
+			continue
+		}
+		sp.Selected = append(sp.Selected, s.Name)
+		ss, err := savedService(b.Service(s.Name))
+		if err != nil {
+			return err
+		}
+		ss.JobModifyIndex = s.JobModifyIndex
+		sp.Services = append(sp.Services, ss)
+	}
+	// Artifacts keep their bytes: no HTML escaping of "&&" in route rules.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(sp); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeAtomic(path, buf.Bytes())
 }
 
-// LoadSaved reads a saved plan; ok is false when path is not one (so it
-// can be treated as a descriptor path instead).
-func LoadSaved(path string) (*SavedPlan, *compile.Bundle, bool, error) {
+// savedService renders the artifacts of a compiled service.
+func savedService(svc *compile.Service) (SavedService, error) {
+	ss := SavedService{Name: svc.Name}
+	var err error
+	if ss.Job, err = render.JobJSON(svc.Job); err != nil {
+		return ss, err
+	}
+	if svc.VaultPolicy != nil {
+		ss.Policy = string(render.PolicyHCL(svc.VaultPolicy, svc.Name))
+	}
+	if svc.VaultRole != nil {
+		if ss.Role, err = render.RoleJSON(svc.VaultRole); err != nil {
+			return ss, err
+		}
+	}
+	return ss, nil
+}
+
+// intentionsJSON renders an entry; null when nobody may call the service.
+func intentionsJSON(e *consul.ServiceIntentionsConfigEntry) (json.RawMessage, error) {
+	if e == nil {
+		return json.RawMessage("null"), nil
+	}
+	return render.IntentionsJSON(e)
+}
+
+// NotAPlanError means a file is not a saved plan at all.
+type NotAPlanError struct{ Path, Why string }
+
+func (e *NotAPlanError) Error() string {
+	return fmt.Sprintf("%s is not a plan written by stackctl plan -out (%s)", e.Path, e.Why)
+}
+
+// LoadSaved reads a saved plan. A file that cannot be read is reported as
+// such; one that is not a plan of this format is a NotAPlanError.
+func LoadSaved(path string) (*SavedPlan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, false, nil
+		return nil, fmt.Errorf("read the saved plan: %w", err)
+	}
+	var head struct {
+		Format string `json:"format"`
+	}
+	if json.Unmarshal(data, &head) != nil || !strings.HasPrefix(head.Format, "stackctl-plan/") {
+		return nil, &NotAPlanError{Path: path, Why: "no stackctl-plan format field"}
+	}
+	if head.Format != SavedPlanFormat {
+		return nil, fmt.Errorf("%s is a plan of format %s, which this stackctl does not apply (it applies %s, which carries the configuration to check the plan against); run stackctl plan -out again",
+			path, head.Format, SavedPlanFormat)
 	}
 	var sp SavedPlan
-	if json.Unmarshal(data, &sp) != nil || sp.Format != SavedPlanFormat {
-		return nil, nil, false, nil
+	if err := json.Unmarshal(data, &sp); err != nil {
+		return nil, &NotAPlanError{Path: path, Why: err.Error()}
 	}
 	if len(sp.Services) == 0 {
-		return nil, nil, true, errors.New("the saved plan holds no service")
+		return nil, fmt.Errorf("the saved plan %s holds no service", path)
 	}
-	b := &compile.Bundle{}
-	b.Settings.VaultMount = sp.VaultMount
-	for _, s := range sp.Services {
-		if s.Job == nil || s.Job.ID == nil || s.Job.Namespace == nil {
-			return nil, nil, true, fmt.Errorf("the saved plan's service %q has no job", s.Name)
-		}
-		b.Services = append(b.Services, &compile.Service{Name: s.Name, Job: s.Job, VaultPolicy: s.Policy, VaultRole: s.Role, Intentions: s.Intentions, Secrets: s.Secrets})
-	}
-	return &sp, b, true, nil
+	return &sp, nil
 }
 
-// CheckUnmoved refuses to apply a saved plan when a job changed in Nomad
-// since it was planned.
+// TamperedError means a saved plan's artifacts are not what its own
+// configuration compiles to.
+type TamperedError struct{ Problems []string }
+
+func (e *TamperedError) Error() string {
+	return "the saved plan does not match its own descriptors, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ") +
+		"\nA plan is applied only as stackctl plan -out wrote it; run stackctl plan -out again"
+}
+
+// Verify compiles the plan's configuration again and compares every saved
+// artifact with the result, byte for byte. It returns the recompiled
+// bundle (the whole stack) for deploy to use.
+func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
+	b, err := sp.Config.Compile()
+	if err != nil {
+		return nil, &TamperedError{Problems: []string{err.Error()}}
+	}
+	var problems []string
+	var saved []string
+	for _, ss := range sp.Services {
+		saved = append(saved, ss.Name)
+		svc := b.Service(ss.Name)
+		if svc == nil {
+			problems = append(problems, fmt.Sprintf("service %q is not in its descriptors", ss.Name))
+			continue
+		}
+		want, err := savedService(svc)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range []struct {
+			what      string
+			got, want []byte
+		}{
+			{"job", compact(ss.Job), compact(want.Job)},
+			{"Vault policy", []byte(ss.Policy), []byte(want.Policy)},
+			{"Vault JWT role", compact(ss.Role), compact(want.Role)},
+		} {
+			if !bytes.Equal(c.got, c.want) {
+				problems = append(problems, fmt.Sprintf("the %s of %q differs from what its descriptors compile to", c.what, ss.Name))
+			}
+		}
+	}
+	if !slices.Equal(saved, sp.Selected) {
+		problems = append(problems, fmt.Sprintf("the plan's services (%s) are not the ones it selected (%s)",
+			strings.Join(saved, ", "), strings.Join(sp.Selected, ", ")))
+	}
+	for _, si := range sp.Intentions {
+		svc := b.Service(si.Service)
+		if svc == nil {
+			problems = append(problems, fmt.Sprintf("intentions of %q: no such service in its descriptors", si.Service))
+			continue
+		}
+		want, err := intentionsJSON(svc.Intentions)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(compact(si.Entry), compact(want)) {
+			problems = append(problems, fmt.Sprintf("the intentions of %q differ from what the descriptors' graph compiles to", si.Service))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &TamperedError{Problems: problems}
+	}
+	return b, nil
+}
+
+// compact is the JSON without insignificant space: the form artifacts are
+// compared in (the plan file is indented as a whole).
+func compact(b []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
+}
+
+// CheckUnmoved refuses to apply a saved plan when the cluster moved since
+// it was planned: a job's modify index, or the intentions it changes.
 func CheckUnmoved(sp *SavedPlan, fresh *Plan) error {
 	var errs []error
-	for i, s := range sp.Services {
-		if now := fresh.Services[i].JobModifyIndex; now != s.JobModifyIndex {
+	byName := map[string]*ServicePlan{}
+	for _, s := range fresh.Services {
+		byName[s.Name] = s
+	}
+	for _, s := range sp.Services {
+		if now := byName[s.Name]; now != nil && now.JobModifyIndex != s.JobModifyIndex {
 			errs = append(errs, &ConflictError{Service: s.Name,
-				Detail: fmt.Sprintf("its modify index was %d when planned and is %d now", s.JobModifyIndex, now)})
+				Detail: fmt.Sprintf("its modify index was %d when planned and is %d now", s.JobModifyIndex, now.JobModifyIndex)})
+		}
+	}
+	for _, si := range sp.Intentions {
+		now := byName[si.Service]
+		if now == nil || now.Intentions == nil {
+			continue
+		}
+		if now.Intentions.Index != si.Index {
+			errs = append(errs, &ConflictError{Service: si.Service, Object: "intentions", Where: "Consul",
+				Detail: fmt.Sprintf("the config entry's modify index was %d when planned and is %d now", si.Index, now.Intentions.Index)})
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// writeAtomic writes a file through a temporary file and a rename.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// sourceFS serves saved sources by the exact names the parser read them
+// under (relative, absolute or with ".."), which fs.FS path rules forbid.
+type sourceFS map[string]string
+
+func (m sourceFS) Open(name string) (fs.File, error) {
+	src, ok := m[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &sourceFile{Reader: strings.NewReader(src), name: name, size: int64(len(src))}, nil
+}
+
+type sourceFile struct {
+	*strings.Reader
+	name string
+	size int64
+}
+
+func (f *sourceFile) Stat() (fs.FileInfo, error) { return f, nil }
+func (f *sourceFile) Close() error               { return nil }
+func (f *sourceFile) Name() string               { return filepath.Base(f.name) }
+func (f *sourceFile) Size() int64                { return f.size }
+func (f *sourceFile) Mode() fs.FileMode          { return 0o444 }
+func (f *sourceFile) ModTime() time.Time         { return time.Time{} }
+func (f *sourceFile) IsDir() bool                { return false }
+func (f *sourceFile) Sys() any                   { return nil }

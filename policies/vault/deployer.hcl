@@ -25,9 +25,10 @@ path "secret/metadata/*" {
 }
 
 # Values are written, never read back (`secrets get --reveal` needs an
-# operator's token).
+# operator's token). `patch` changes one key of a secret without reading
+# the others (KV v2 JSON merge patch).
 path "secret/data/*" {
-  capabilities = ["create", "update"]
+  capabilities = ["create", "update", "patch"]
 }
 
 path "auth/token/lookup-self" {

@@ -4,8 +4,9 @@ Kind = "service-intentions"
 Name = "ledger"
 
 Meta = {
-  "managed-by"     = "stackctl"
-  "stackctl-stack" = "payments"
+  "managed-by"         = "stackctl"
+  "stackctl-namespace" = "payments"
+  "stackctl-stack"     = "payments"
 }
 
 Sources = [

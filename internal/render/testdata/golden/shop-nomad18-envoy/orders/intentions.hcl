@@ -4,8 +4,9 @@ Kind = "service-intentions"
 Name = "orders"
 
 Meta = {
-  "managed-by"     = "stackctl"
-  "stackctl-stack" = "shop"
+  "managed-by"         = "stackctl"
+  "stackctl-namespace" = "default"
+  "stackctl-stack"     = "shop"
 }
 
 Sources = [

@@ -1,4 +1,4 @@
-package deploy
+package rollout
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/stackctl/stackctl/internal/cluster"
 )
 
 // WaitCount follows a count change (stackctl scale): it polls until the
@@ -14,18 +16,17 @@ import (
 // that a deploy right after is not refused as busy. progress gets a line
 // each time the state changes. When ctx ends first it returns ctx's error
 // with the last mesh status, whose Waiting lines say what was missing.
-func WaitCount(ctx context.Context, cl *Clients, job *nomad.Job, group string, n int, progress func(string)) (MeshStatus, error) {
+func WaitCount(ctx context.Context, cl *cluster.Cluster, job *nomad.Job, group string, n int, progress func(string)) (MeshStatus, error) {
 	name, ns := *job.ID, *job.Namespace
-	q := func() *nomad.QueryOptions { return (&nomad.QueryOptions{Namespace: ns}).WithContext(ctx) }
 	var mesh MeshStatus
 	last := ""
 	for {
-		s, _, err := cl.Nomad.Jobs().ScaleStatus(name, q())
+		s, err := cl.Nomad.ScaleStatus(ctx, ns, name)
 		if err != nil {
 			if ctx.Err() != nil {
 				return mesh, ctx.Err()
 			}
-			return mesh, fmt.Errorf("scale status of %s: %s", name, short(err))
+			return mesh, err
 		}
 		tg := s.TaskGroups[group]
 		line := fmt.Sprintf("%s: %d/%d healthy, %d running", name, tg.Healthy, n, tg.Running)
@@ -45,7 +46,7 @@ func WaitCount(ctx context.Context, cl *Clients, job *nomad.Job, group string, n
 			last = line
 		}
 		if done {
-			d, _, err := cl.Nomad.Jobs().LatestDeployment(name, q())
+			d, err := cl.Nomad.LatestDeployment(ctx, ns, name)
 			if err == nil && (d == nil || d.Status != "running") {
 				return mesh, nil
 			}

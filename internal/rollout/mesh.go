@@ -1,4 +1,4 @@
-package deploy
+package rollout
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/stackctl/stackctl/internal/cluster"
 )
 
 // Nomad's deployment health counts the group's own checks only. Traefik
@@ -51,7 +53,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			}
 		}
 		if entry == nil {
-			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", shortID(a.ID)))
+			m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: its Connect sidecar is not registered in Consul yet", cluster.ShortID(a.ID)))
 			continue
 		}
 		if routable(entry.Checks.AggregatedStatus()) {
@@ -74,7 +76,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			}
 		}
 		sort.Strings(failing)
-		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", shortID(a.ID), strings.Join(failing, "; ")))
+		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", cluster.ShortID(a.ID), strings.Join(failing, "; ")))
 	}
 	sort.Strings(m.Waiting)
 	return m
@@ -90,14 +92,14 @@ func routable(status string) bool {
 // Connect instances of the group's service from Consul (what Traefik and
 // upstreams read). A stackctl service is a job, a group and a service of
 // the same name.
-func MeshInstances(ctx context.Context, cl *Clients, namespace, job, group, service string) (MeshStatus, error) {
-	allocs, _, err := cl.Nomad.Jobs().Allocations(job, false, (&nomad.QueryOptions{Namespace: namespace}).WithContext(ctx))
+func MeshInstances(ctx context.Context, cl *cluster.Cluster, namespace, job, group, service string) (MeshStatus, error) {
+	allocs, err := cl.Nomad.Allocations(ctx, namespace, job)
 	if err != nil {
-		return MeshStatus{}, fmt.Errorf("allocations of %s: %s", job, short(err))
+		return MeshStatus{}, err
 	}
-	entries, _, err := cl.Consul.Health().Connect(service, "", false, (&consul.QueryOptions{}).WithContext(ctx))
+	entries, err := cl.Consul.Connect(ctx, service)
 	if err != nil {
-		return MeshStatus{}, fmt.Errorf("Connect instances of %s in Consul: %s", service, short(err))
+		return MeshStatus{}, err
 	}
 	return meshStatus(allocs, group, entries), nil
 }
@@ -115,13 +117,13 @@ func UsesConnect(job *nomad.Job) bool {
 	return false
 }
 
-// WaitMesh polls until every running allocation of the job is a passing
-// Connect instance, reporting progress; on the context's end it returns the
-// last status with the context's error.
-func WaitMesh(ctx context.Context, cl *Clients, namespace, job, group, service string, report Reporter) (MeshStatus, error) {
+// WaitMesh polls until every running allocation of the service's job is a
+// passing Connect instance, reporting progress; on the context's end it
+// returns the last status with the context's error.
+func WaitMesh(ctx context.Context, cl *cluster.Cluster, namespace, service string, report Reporter) (MeshStatus, error) {
 	last := ""
 	for {
-		m, err := MeshInstances(ctx, cl, namespace, job, group, service)
+		m, err := MeshInstances(ctx, cl, namespace, service, service, service)
 		if err != nil {
 			if ctx.Err() != nil {
 				return m, ctx.Err()
@@ -129,7 +131,7 @@ func WaitMesh(ctx context.Context, cl *Clients, namespace, job, group, service s
 			return m, err
 		}
 		if line := m.String(); line != last {
-			report("%s: %s", service, line)
+			report.Step(service, line)
 			last = line
 		}
 		if m.Done() {

@@ -1,4 +1,4 @@
-package deploy
+package rollout
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestPlacementReasons(t *testing.T) {
-	got := placementReasons(map[string]*nomad.AllocationMetric{
+	got := PlacementReasons(map[string]*nomad.AllocationMetric{
 		"api": {NodesEvaluated: 1, DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 1},
 		"web": {NodesEvaluated: 3, ConstraintFiltered: map[string]int{"${attr.kernel.name} = windows": 3}},
 	})
@@ -52,45 +52,5 @@ func TestEventText(t *testing.T) {
 		if got := eventText(&tc.ev); got != tc.want {
 			t.Errorf("eventText(%+v) = %q, want %q", tc.ev, got, tc.want)
 		}
-	}
-}
-
-func TestPlanChanges(t *testing.T) {
-	p := &Plan{Services: []*ServicePlan{
-		{Name: "a", JobChange: NoChange, PolicyChange: NoChange, RoleChange: NoChange, IntentionsChange: NoChange},
-	}}
-	if p.HasChanges() {
-		t.Fatal("unchanged plan reports changes")
-	}
-	p.Services[0].IntentionsChange = Update
-	if !p.HasChanges() || p.Services[0].Changes() != 1 {
-		t.Fatal("intention change not counted")
-	}
-	p.Services[0].Secrets = []SecretCheck{{Env: "A", KeyExists: true}, {Env: "B", PathExists: true}}
-	if m := p.Services[0].MissingSecrets(); len(m) != 1 || m[0].Env != "B" {
-		t.Fatalf("missing secrets: %+v", m)
-	}
-}
-
-func TestSpecChanged(t *testing.T) {
-	lagging := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
-		Type: "Edited", Name: "api", Updates: map[string]uint64{"in-place update": 1},
-		Tasks: []*nomad.TaskDiff{{Type: "None", Name: "api"}},
-	}}}
-	if specChanged(lagging) {
-		t.Error("allocation updates alone counted as a spec change")
-	}
-	env := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
-		Type: "Edited", Name: "api",
-		Tasks: []*nomad.TaskDiff{{Type: "Edited", Name: "api", Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "Env[A]", Old: "1", New: "2"}}}},
-	}}}
-	if !specChanged(env) {
-		t.Error("an env change not seen")
-	}
-	nested := &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
-		Type: "Edited", Objects: []*nomad.ObjectDiff{{Type: "Edited", Name: "Update", Objects: []*nomad.ObjectDiff{{Type: "Added", Name: "X"}}}},
-	}}}
-	if !specChanged(nested) {
-		t.Error("a nested object change not seen")
 	}
 }

@@ -1,0 +1,165 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/stackctl/stackctl/internal/cluster"
+	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/render"
+)
+
+// planJob reads the current job, refuses one stackctl does not own for
+// this service, keeps the autoscaler's counts, and asks Nomad's planner
+// what registering would do.
+func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp *ServicePlan) error {
+	job, err := copyJob(svc.Job)
+	if err != nil {
+		return err
+	}
+	sp.Job = job
+	ns, id := *job.Namespace, *job.ID
+	current, err := cl.Nomad.Job(ctx, ns, id)
+	switch {
+	case cluster.IsNotFound(err):
+		current = nil
+	case err != nil:
+		return err
+	default:
+		if err := claimJob(current, sp.Owner); err != nil {
+			return err
+		}
+		sp.JobVersion = deref(current.Version)
+		keepCounts(sp, current)
+	}
+	resp, err := cl.Nomad.Plan(ctx, sp.Job)
+	if err != nil {
+		return err
+	}
+	sp.JobModifyIndex = resp.JobModifyIndex
+	sp.Diff = resp.Diff
+	sp.FailedPlaces = resp.FailedTGAllocs
+	sp.Warnings = resp.Warnings
+	if resp.Annotations != nil {
+		sp.Updates = resp.Annotations.DesiredTGUpdates
+	}
+	sp.JobChange = jobChange(resp.Diff, current)
+	return nil
+}
+
+// keepCounts keeps the count the autoscaler chose for each scaled group,
+// so that a redeploy neither shows nor makes a count change. A count
+// outside the new bounds is clamped into them; the job is then registered
+// with its explicit counts, since Nomad refuses a count outside the
+// group's scaling policy.
+func keepCounts(sp *ServicePlan, current *nomad.Job) {
+	clamped := false
+	for _, g := range sp.Job.TaskGroups {
+		if g.Scaling == nil {
+			continue
+		}
+		for _, cg := range current.TaskGroups {
+			if deref(cg.Name) != deref(g.Name) || cg.Count == nil {
+				continue
+			}
+			n := *cg.Count
+			if lo, hi := g.Scaling.Min, g.Scaling.Max; lo != nil && hi != nil {
+				want := min(max(int64(n), *lo), *hi)
+				if want != int64(n) {
+					sp.Notes = append(sp.Notes, fmt.Sprintf("group %s: count %d is outside the new autoscale bounds %d-%d; it becomes %d",
+						deref(g.Name), n, *lo, *hi, want))
+					n, clamped = int(want), true
+				}
+			}
+			g.Count = ptr(n)
+			sp.PreserveCounts = true
+		}
+	}
+	if clamped {
+		sp.PreserveCounts = false
+	}
+}
+
+// jobChange reads what registering does from Nomad's plan diff.
+func jobChange(d *nomad.JobDiff, current *nomad.Job) Change {
+	switch {
+	case d == nil || d.Type == "None" || (d.Type == "Edited" && !specChanged(d)):
+		// "Edited" without a changed field only means allocations lag
+		// behind the job's version (e.g. after the autoscaler scaled it):
+		// the spec is what we want, nothing to register. A stopped job
+		// still diffs as None: deploying it must start it.
+		if current != nil && isStopped(current) {
+			return Update
+		}
+		return NoChange
+	case d.Type == "Added":
+		return Create
+	}
+	return Update
+}
+
+func isStopped(j *nomad.Job) bool { return j.Stop != nil && *j.Stop }
+
+// copyJob deep-copies through JSON so plan-time edits (counts) never touch
+// the compiled bundle.
+func copyJob(j *nomad.Job) (*nomad.Job, error) {
+	b, err := render.JobJSON(j)
+	if err != nil {
+		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
+	}
+	var out struct{ Job *nomad.Job }
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
+	}
+	return out.Job, nil
+}
+
+// specChanged reports whether a job diff changes any field, as opposed to
+// only carrying the scheduler's pending allocation updates.
+func specChanged(d *nomad.JobDiff) bool {
+	if fieldsChanged(d.Fields) || objectsChanged(d.Objects) {
+		return true
+	}
+	for _, g := range d.TaskGroups {
+		if g.Type == "Added" || g.Type == "Deleted" || fieldsChanged(g.Fields) || objectsChanged(g.Objects) {
+			return true
+		}
+		for _, t := range g.Tasks {
+			if t.Type == "Added" || t.Type == "Deleted" || fieldsChanged(t.Fields) || objectsChanged(t.Objects) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func fieldsChanged(fs []*nomad.FieldDiff) bool {
+	for _, f := range fs {
+		if f.Type != "None" {
+			return true
+		}
+	}
+	return false
+}
+
+func objectsChanged(os []*nomad.ObjectDiff) bool {
+	for _, o := range os {
+		if o.Type != "None" && (o.Type != "Edited" || fieldsChanged(o.Fields) || objectsChanged(o.Objects)) {
+			return true
+		}
+	}
+	return false
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }
