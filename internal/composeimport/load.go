@@ -121,9 +121,11 @@ func (h *logCapture) Fire(e *logrus.Entry) error {
 }
 
 var (
-	unsetVarRe   = regexp.MustCompile(`^The "([^"]+)" variable is not set`)
-	validatingRe = regexp.MustCompile(`^validating (.+?): ((?:services|networks|volumes|secrets|configs|include|name)[^ ]*) (.*)$`)
-	fileNameRe   = regexp.MustCompile(`(/[^\s:"']+)`)
+	unsetVarRe     = regexp.MustCompile(`^The "([^"]+)" variable is not set`)
+	validatingRe   = regexp.MustCompile(`^validating (.+?): ((?:services|networks|volumes|secrets|configs|include|name)[^ ]*) (.*)$`)
+	fileNameRe     = regexp.MustCompile(`(/[^\s:"']+)`)
+	extendsRe      = regexp.MustCompile(`cannot extend service "([^"]+)"`)
+	undefinedDepRe = regexp.MustCompile(`service "([^"]+)" depends on undefined service "([^"]+)"`)
 )
 
 // libraryWarning turns a compose library warning into a diagnostic; an
@@ -140,7 +142,7 @@ func libraryWarning(msg string, loc *locator) *hcl.Diagnostic {
 // loadErrorDiag explains why the compose library refused the project,
 // with the position when the message names a path into the file.
 func loadErrorDiag(err error, loc *locator, environ map[string]string) *hcl.Diagnostic {
-	msg := redactEnv(err.Error(), environ)
+	msg := redactEnv(loc.relativise(err.Error()), environ)
 	if m := validatingRe.FindStringSubmatch(msg); m != nil {
 		return errorDiag("Invalid compose file",
 			fmt.Sprintf("%s %s. docker compose refuses the same file; fix it and import again.", m[2], m[3]),
@@ -152,10 +154,13 @@ func loadErrorDiag(err error, loc *locator, environ map[string]string) *hcl.Diag
 			subject = loc.textUse("${" + m[1])
 		}
 	}
-	if m := regexp.MustCompile(`service "([^"]+)"`).FindStringSubmatch(msg); subject == nil && m != nil {
-		subject = loc.service(m[1], key("extends"))
-	}
 	summary := "Cannot load the compose project"
+	if m := undefinedDepRe.FindStringSubmatch(msg); subject == nil && m != nil {
+		summary, subject = "Unknown service", loc.service(m[1], key("depends_on"), entry(m[2]))
+	}
+	if m := extendsRe.FindStringSubmatch(msg); subject == nil && m != nil {
+		summary, subject = "Unknown service", loc.service(m[1], key("extends"))
+	}
 	if errors.Is(err, context.Canceled) {
 		summary = "Interrupted"
 	}

@@ -206,6 +206,9 @@ func (l *locator) read(path, shown string) (*source, hcl.Diagnostics) {
 	return s, nil
 }
 
+// sentenceBody capitalises nothing and drops a final period.
+func sentenceBody(s string) string { return strings.TrimSuffix(strings.TrimSpace(s), ".") }
+
 // maxComposeFile bounds what is read; real compose files are a few KiB.
 const maxComposeFile = 4 << 20
 
@@ -220,8 +223,11 @@ func parseYAML(name string, src []byte) (*yaml.Node, *hcl.Diagnostic) {
 		if line > 0 {
 			subject = pointRange(name, src, line, col, 1)
 		}
+		if subject == nil {
+			msg = name + ": " + msg
+		}
 		return nil, errorDiag("Invalid YAML",
-			fmt.Sprintf("%s: %s. Fix the syntax (docker compose config shows the same error).", name, msg), subject)
+			fmt.Sprintf("%s. Fix the syntax (docker compose config shows the same error).", sentenceBody(msg)), subject)
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		return doc.Content[0], nil

@@ -28,9 +28,16 @@ var notSecretLast = map[string]bool{
 	"URL": true, "URI": true, "HOST": true, "PORT": true, "ADDR": true, "ADDRESS": true, "ENDPOINT": true, "SERVER": true,
 }
 
+// notSecretNames look secret by the rules below but are not (PWD is the
+// shell's working directory).
+var notSecretNames = map[string]bool{"PWD": true, "OLDPWD": true}
+
 // secretName reports whether a variable's name says it holds a secret.
 func secretName(name string) bool {
 	up := strings.ToUpper(name)
+	if notSecretNames[up] {
+		return false
+	}
 	parts := strings.FieldsFunc(up, func(r rune) bool { return r == '_' || r == '-' || r == '.' })
 	if len(parts) == 0 || notSecretLast[parts[len(parts)-1]] {
 		return false
