@@ -107,6 +107,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			secretsCommand(),
 			compareCommand(),
 			importCommand(),
+			graphCommand(),
 			devCommand(),
 		},
 	}
