@@ -70,7 +70,7 @@ func runGraph(c *ucli.Context) error {
 	case "mermaid":
 		err = graph.Mermaid(&buf, g)
 	case "svg":
-		err = graph.SVG(c.Context, &buf, g)
+		err = graph.SVG(&buf, g)
 	}
 	if err != nil {
 		return err

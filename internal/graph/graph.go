@@ -7,8 +7,7 @@
 // Build makes the model; Observe adds what a running cluster reports
 // (instance counts, health, and which arrows the intentions allow), so a
 // drift between descriptors and cluster shows; DOT, Mermaid and SVG write
-// it. SVG is laid out in-process by Graphviz compiled to WebAssembly
-// (github.com/goccy/go-graphviz): no dot binary is needed.
+// it. The SVG is laid out here (svg.go), so no Graphviz install is needed.
 package graph
 
 import (

@@ -2,13 +2,9 @@ package graph
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/goccy/go-graphviz"
 )
 
 // style is how a node or an arrow looks; DOT and Mermaid share it so the
@@ -236,29 +232,4 @@ func mermaidID(id string) string {
 func mermaidText(s string) string {
 	r := strings.NewReplacer(`"`, "#quot;", "|", "#124;", "[", "#91;", "]", "#93;")
 	return `"` + r.Replace(s) + `"`
-}
-
-// SVG lays the DOT graph out with Graphviz (compiled to WebAssembly and
-// run in-process) and writes the SVG. The first run in a temporary
-// directory compiles the module (about a second) and caches the result in
-// $TMPDIR/go-graphviz; later runs take about a tenth of that.
-func SVG(ctx context.Context, w io.Writer, g *Graph) error {
-	var dot bytes.Buffer
-	if err := DOT(&dot, g); err != nil {
-		return err
-	}
-	gv, err := graphviz.New(ctx)
-	if err != nil {
-		return fmt.Errorf("start graphviz: %w", err)
-	}
-	defer gv.Close()
-	parsed, err := graphviz.ParseBytes(dot.Bytes())
-	if err != nil {
-		return fmt.Errorf("graphviz: %w", err)
-	}
-	defer parsed.Close()
-	if err := gv.Render(ctx, parsed, graphviz.SVG, w); err != nil {
-		return fmt.Errorf("graphviz: %w", err)
-	}
-	return nil
 }
