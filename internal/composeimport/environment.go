@@ -196,6 +196,11 @@ func (c *converter) environment(name string, s types.ServiceConfig, d *descripto
 			}
 			if e.Value == "127.0.0.1:"+strconv.Itoa(u.LocalPort) {
 				d.Env = append(d.Env[:i], d.Env[i+1:]...)
+				for j, w := range u.Why {
+					if w == def {
+						u.Why[j] = def + ", which the upstream sets"
+					}
+				}
 			} else {
 				u.Env = strings.TrimSuffix(def, "_ADDR") + "_MESH_ADDR"
 			}

@@ -16,7 +16,7 @@ service "back" {
     key  = "back_token"
   }
 
-  # From depends_on, STORE_ADDR.
+  # From depends_on, STORE_ADDR, which the upstream sets.
   upstream "store" {
     local_port = 9001
   }

@@ -10,7 +10,7 @@ service "front" {
     SERVICE_NAME = "front"
   }
 
-  # From depends_on, BACK_ADDR.
+  # From depends_on, BACK_ADDR, which the upstream sets.
   upstream "back" {
     local_port = 9001
   }

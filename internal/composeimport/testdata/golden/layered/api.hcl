@@ -24,7 +24,7 @@ service "api" {
     key  = "stripe_api_key"
   }
 
-  # From ORDERS_ADDR.
+  # From ORDERS_ADDR, which the upstream sets.
   upstream "orders" {
     local_port = 9091
   }
