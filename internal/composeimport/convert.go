@@ -199,12 +199,7 @@ func (c *converter) collectHosts() {
 	}
 	all := []types.Services{c.p.Services, c.p.DisabledServices}
 	for _, set := range all {
-		names := make([]string, 0, len(set))
-		for n := range set {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range sortedKeys(set) {
 			s := set[n]
 			add(n, n)
 			add(s.ContainerName, n)
@@ -460,11 +455,7 @@ func (c *converter) service(name string) *descriptor {
 func (c *converter) image(name string, s types.ServiceConfig, d *descriptor) {
 	loc := c.p.loc
 	if s.Build == nil {
-		d.Image = s.Image
-		if t := tagOf(s.Image); t == "" || t == "latest" {
-			c.warn(loc.service(name, key("image")), "Image without a pinned tag",
-				fmt.Sprintf("%q has no tag or uses \"latest\": Nomad's Docker driver pulls such images on every start and redeploys are not reproducible. Pin a version in the descriptor, e.g. %s:1.2.3.", s.Image, strings.TrimSuffix(s.Image, ":latest")))
-		}
+		d.Image = s.Image // an unpinned tag: the validation's warning, moved here (import.go)
 		return
 	}
 	ctxDir := s.Build.Context
@@ -485,17 +476,6 @@ func (c *converter) image(name string, s types.ServiceConfig, d *descriptor) {
 	c.warn(loc.service(name, key("build")), "Image built by compose",
 		fmt.Sprintf("%q is built from %q and names no image; stackctl deploys images and builds none. The descriptor uses var.%s, default %q (the name docker compose gives the image, with a pinned tag): `docker compose build %s && docker tag %s-%s %s` on a one-machine dev stack, or push it to a registry and pass -var %s=REGISTRY/IMAGE:TAG.",
 			name, ctxDir, v, def, name, c.p.Name, name, def, v))
-}
-
-func tagOf(image string) string {
-	if i := strings.Index(image, "@"); i >= 0 {
-		return image[i+1:]
-	}
-	last := image[strings.LastIndex(image, "/")+1:]
-	if i := strings.LastIndex(last, ":"); i >= 0 {
-		return last[i+1:]
-	}
-	return ""
 }
 
 // command maps entrypoint and command onto the descriptor's command (the

@@ -94,8 +94,20 @@ func Import(ctx context.Context, opts Options) (*Result, hcl.Diagnostics) {
 	for name, f := range files {
 		res.Sources[name] = f
 	}
+	composeOf := map[string]string{} // generated file -> compose service
+	for _, d := range descs {
+		composeOf[filepath.ToSlash(filepath.Join(outDirOr(opts.OutDir, stack), descriptorFile(d.Name)))] = d.Compose
+	}
 	for _, d := range vd {
-		if d.Severity == hcl.DiagError || !coveredWarnings[d.Summary] {
+		switch {
+		case d.Severity == hcl.DiagError:
+			diags = append(diags, d)
+		case d.Summary == "Image without a pinned tag" && d.Subject != nil && composeOf[d.Subject.Filename] != "":
+			// Said where it can be fixed: at the compose file's image line.
+			moved := *d
+			moved.Subject = p.loc.service(composeOf[d.Subject.Filename], key("image"))
+			diags = append(diags, &moved)
+		case !coveredWarnings[d.Summary]:
 			diags = append(diags, d)
 		}
 	}
@@ -113,10 +125,14 @@ func (r *Result) withSources(s map[string]*hcl.File) *Result {
 }
 
 // coveredWarnings are validation warnings the import has already given,
-// at the compose line that causes them.
-var coveredWarnings = map[string]bool{
-	"Image without a pinned tag":     true,
-	"Service without a health check": true,
+// with the reason, at the compose line that causes them.
+var coveredWarnings = map[string]bool{"Service without a health check": true}
+
+func outDirOr(dir, stack string) string {
+	if dir == "" {
+		return stack
+	}
+	return dir
 }
 
 // descriptorFile names a service's file; "stack.hcl" is taken.
@@ -130,9 +146,7 @@ func descriptorFile(service string) string {
 // validate loads the generated files with the real descriptor loader,
 // from memory, under the names they will have on disk.
 func validate(dir string, res *Result) (hcl.Diagnostics, map[string]*hcl.File) {
-	if dir == "" {
-		dir = res.Stack
-	}
+	dir = outDirOr(dir, res.Stack)
 	mem := memFS{}
 	var paths []string
 	for _, n := range res.FileNames() {

@@ -2,7 +2,6 @@ package composeimport
 
 import (
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -58,12 +57,7 @@ func traefikLabels(labels map[string]string, stripPrefixes map[string][]string) 
 			port, _ = strconv.Atoi(v)
 		}
 	}
-	names := make([]string, 0, len(routers))
-	for n := range routers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(routers) {
 		attrs := routers[n]
 		rule := attrs["rule"]
 		if rule == "" {

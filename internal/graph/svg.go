@@ -220,14 +220,7 @@ func (l *layout) orderLayers() {
 func sortByBarycenter(ly []*lnode, nb func(*lnode) []*lnode) {
 	key := map[*lnode]float64{}
 	for _, n := range ly {
-		key[n] = n.pos
-		if ns := nb(n); len(ns) > 0 {
-			sum := 0.0
-			for _, m := range ns {
-				sum += m.pos
-			}
-			key[n] = sum / float64(len(ns))
-		}
+		key[n] = meanOf(nb(n), n.pos, func(m *lnode) float64 { return m.pos })
 	}
 	sort.SliceStable(ly, func(i, j int) bool {
 		if key[ly[i]] != key[ly[j]] {
@@ -238,6 +231,18 @@ func sortByBarycenter(ly []*lnode, nb func(*lnode) []*lnode) {
 	for i, n := range ly {
 		n.pos = float64(i)
 	}
+}
+
+// meanOf is the mean of f over ns, or def when ns is empty.
+func meanOf(ns []*lnode, def float64, f func(*lnode) float64) float64 {
+	if len(ns) == 0 {
+		return def
+	}
+	sum := 0.0
+	for _, m := range ns {
+		sum += f(m)
+	}
+	return sum / float64(len(ns))
 }
 
 func (l *layout) snapshot() [][]*lnode {
@@ -338,14 +343,7 @@ func (l *layout) place(g *Graph) {
 func (l *layout) relax(ly []*lnode, nb func(*lnode) []*lnode, top float64) {
 	want := make([]float64, len(ly))
 	for i, n := range ly {
-		want[i] = n.y
-		if ns := nb(n); len(ns) > 0 {
-			sum := 0.0
-			for _, m := range ns {
-				sum += m.y
-			}
-			want[i] = sum / float64(len(ns))
-		}
+		want[i] = meanOf(nb(n), n.y, func(m *lnode) float64 { return m.y })
 	}
 	shift := 0.0
 	for i, n := range ly {

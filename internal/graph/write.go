@@ -71,6 +71,18 @@ func (e *Edge) label() string {
 	return strings.Join(parts, " · ")
 }
 
+// split separates the edge's nodes, drawn in a box, from the others.
+func (g *Graph) split() (edge, rest []*Node) {
+	for _, n := range g.Nodes {
+		if n.Kind == Entrypoint {
+			edge = append(edge, n)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	return edge, rest
+}
+
 // DOT writes the graph in Graphviz's language: left to right, the edge's
 // entrypoints in a dashed cluster, services coloured by exposure.
 func DOT(w io.Writer, g *Graph) error {
@@ -85,14 +97,7 @@ func DOT(w io.Writer, g *Graph) error {
 	fmt.Fprintf(bw, "  node [fontname=\"Helvetica\", fontsize=11, shape=box, style=\"rounded,filled\", penwidth=1.3];\n")
 	fmt.Fprintf(bw, "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#475569\", fontcolor=\"#334155\"];\n")
 
-	var edge, rest []*Node
-	for _, n := range g.Nodes {
-		if n.Kind == Entrypoint {
-			edge = append(edge, n)
-		} else {
-			rest = append(rest, n)
-		}
-	}
+	edge, rest := g.split()
 	if len(edge) > 0 {
 		fmt.Fprintf(bw, "\n  subgraph cluster_edge {\n")
 		fmt.Fprintf(bw, "    label=\"edge (Traefik)\"; style=\"dashed,rounded\"; color=\"#94a3b8\"; fontcolor=\"#475569\";\n")
@@ -150,14 +155,7 @@ func Mermaid(w io.Writer, g *Graph) error {
 		fmt.Fprintf(bw, " and the cluster (--live)")
 	}
 	fmt.Fprintf(bw, ".\nflowchart LR\n")
-	var edge, rest []*Node
-	for _, n := range g.Nodes {
-		if n.Kind == Entrypoint {
-			edge = append(edge, n)
-		} else {
-			rest = append(rest, n)
-		}
-	}
+	edge, rest := g.split()
 	if len(edge) > 0 {
 		fmt.Fprintf(bw, "  subgraph edge [\"edge (Traefik)\"]\n")
 		for _, n := range edge {

@@ -1,6 +1,6 @@
 # Imported from compose service "cache" by stackctl import compose.
 service "cache" {
-  image = "redis:7.2.5"
+  image = "redis"
 
   port "redis" {
     container_port = 6380
