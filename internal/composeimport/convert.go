@@ -38,7 +38,6 @@ type converter struct {
 
 	diags   hcl.Diagnostics
 	red     redactor
-	masks   []*hcl.Range // source lines holding secret values, masked in snippets
 	shared  map[string]*secretRef
 	puts    []*SecretPut
 	putAt   map[string]*SecretPut // Vault path + key -> the command that fills it
@@ -71,6 +70,7 @@ var knownImages = map[string]imageInfo{
 	"mongo": {27017, true, "mongo"}, "memcached": {11211, true, "memcached"},
 	"rabbitmq": {5672, true, "amqp"}, "nats": {4222, true, "nats"},
 	"zookeeper": {2181, true, "zookeeper"}, "kafka": {9092, true, "kafka"},
+	"clickhouse-server": {9000, true, "clickhouse"}, "clickhouse": {9000, true, "clickhouse"},
 	"elasticsearch": {9200, false, "http"}, "opensearch": {9200, false, "http"}, "minio": {9000, false, "http"},
 	"nginx": {80, false, "http"}, "httpd": {80, false, "http"}, "caddy": {80, false, "http"},
 }
@@ -655,8 +655,8 @@ func (c *converter) expose(name string, s types.ServiceConfig, d *descriptor) {
 	}
 	published, loopback := false, true
 	for _, p := range s.Ports {
-		if p.Published == "" {
-			continue
+		if p.Published == "" || strings.EqualFold(p.Protocol, "udp") {
+			continue // UDP was reported with the ports
 		}
 		at := loc.service(name, key("ports"), item(portItem(p)))
 		if int(p.Target) != mesh.Container {
@@ -703,7 +703,15 @@ func portItem(p types.ServicePortConfig) func(*yaml.Node) bool {
 	return func(n *yaml.Node) bool {
 		if n.Kind == yaml.ScalarNode {
 			v := strings.TrimSuffix(strings.TrimSuffix(n.Value, "/tcp"), "/udp")
-			return v == target || strings.HasSuffix(v, ":"+target)
+			v = v[strings.LastIndex(v, ":")+1:]
+			// A range "9000-9001" holds each of its ports.
+			lo, hi, isRange := strings.Cut(v, "-")
+			if !isRange {
+				return v == target
+			}
+			a, errA := strconv.Atoi(lo)
+			b, errB := strconv.Atoi(hi)
+			return errA == nil && errB == nil && a <= int(p.Target) && int(p.Target) <= b
 		}
 		_, t := key("target")(n)
 		return t != nil && t.Value == target

@@ -147,11 +147,7 @@ func (c *converter) environment(name string, s types.ServiceConfig, d *descripto
 		at := loc.service(name, key("environment"), entry(k))
 		secret := v != nil && secretValue(k, *v)
 		if secret {
-			// Masked wherever it is shown, even if it is not imported.
-			c.red.add(*v)
-			if r := loc.serviceIn(loc.files, name, []step{key("environment"), entry(k)}, 0); r != nil {
-				c.masks = append(c.masks, r)
-			}
+			c.red.add(*v) // masked wherever it is shown, even if not imported
 		}
 		switch {
 		case v == nil:

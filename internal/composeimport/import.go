@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hashicorp/hcl/v2"
+	yaml "go.yaml.in/yaml/v4"
 
 	"github.com/stackctl/stackctl/internal/spec"
 )
@@ -51,7 +52,7 @@ func Import(ctx context.Context, opts Options) (*Result, hcl.Diagnostics) {
 	partial := &Result{Sources: map[string]*hcl.File{}}
 	if p == nil {
 		if loc, _ := newLocator(opts.Files); loc != nil {
-			addSources(partial, loc, nil, nil)
+			addSources(partial, loc, nil)
 		}
 		return partial, diags
 	}
@@ -69,7 +70,7 @@ func Import(ctx context.Context, opts Options) (*Result, hcl.Diagnostics) {
 	}
 	descs := c.convert()
 	diags = append(diags, c.diags...)
-	addSources(partial, p.loc, &c.red, c.masks)
+	addSources(partial, p.loc, &c.red)
 	if len(descs) == 0 && !diags.HasErrors() {
 		diags = append(diags, errorDiag("No services to import",
 			"The compose project has no service that can become a stackctl service (check --profile: services of inactive profiles are left out).", nil))
@@ -172,25 +173,55 @@ func (m memFS) Open(name string) (fs.File, error) {
 }
 
 // addSources registers the compose files for snippets, with every secret
-// value masked: the values themselves, and the lines that set them.
-func addSources(r *Result, loc *locator, red *redactor, masks []*hcl.Range) {
-	byFile := map[string]map[int]int{} // file -> line -> column of the key
-	for _, m := range masks {
-		if byFile[m.Filename] == nil {
-			byFile[m.Filename] = map[int]int{}
-		}
-		byFile[m.Filename][m.Start.Line] = m.Start.Column
-	}
+// value masked: the lines that set a secret-looking variable anywhere in
+// the files (overridden values and anchors included), and the values
+// themselves wherever else they appear.
+func addSources(r *Result, loc *locator, red *redactor) {
 	for _, s := range loc.allSources() {
+		masked := map[int]int{} // line -> column of the key
+		secretLines(s.root, masked)
 		lines := strings.Split(string(s.src), "\n")
 		for i, l := range lines {
-			if col, ok := byFile[s.name][i+1]; ok {
+			if col, ok := masked[i+1]; ok {
 				lines[i] = maskLine(l, col)
 			} else if red != nil {
 				lines[i] = red.redact(l)
 			}
 		}
 		r.Sources[s.name] = &hcl.File{Bytes: []byte(strings.Join(lines, "\n"))}
+	}
+}
+
+// secretLines walks a YAML tree and records the lines of NAME: value
+// pairs and "NAME=value" items whose name or value looks secret.
+func secretLines(n *yaml.Node, into map[int]int) {
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && secretValue(k.Value, v.Value) {
+				for l := k.Line; l <= max(k.Line, v.Line+strings.Count(v.Value, "\n")); l++ {
+					into[l] = k.Column
+				}
+				continue
+			}
+			secretLines(v, into)
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, it := range n.Content {
+			if it.Kind == yaml.ScalarNode {
+				if name, v, ok := strings.Cut(it.Value, "="); ok && secretValue(name, v) {
+					into[it.Line] = it.Column
+				} else if urlHasPassword(it.Value) {
+					into[it.Line] = it.Column
+				}
+				continue
+			}
+			secretLines(it, into)
+		}
 	}
 }
 

@@ -39,19 +39,47 @@ type locator struct {
 // descend into.
 type step func(n *yaml.Node) (at, next *yaml.Node)
 
-// key selects the value of a mapping key.
+// key selects the value of a mapping key, also where the mapping takes
+// it from an anchor through a merge key (<<: *defaults), as compose files
+// sharing settings between services do.
 func key(k string) step {
-	return func(n *yaml.Node) (*yaml.Node, *yaml.Node) {
-		if n == nil || n.Kind != yaml.MappingNode {
+	var look func(n *yaml.Node, depth int) (*yaml.Node, *yaml.Node)
+	look = func(n *yaml.Node, depth int) (*yaml.Node, *yaml.Node) {
+		n = deref(n)
+		if n == nil || n.Kind != yaml.MappingNode || depth > 8 {
 			return nil, nil
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == k {
-				return n.Content[i], n.Content[i+1]
+				return n.Content[i], deref(n.Content[i+1])
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value != "<<" {
+				continue
+			}
+			merged := deref(n.Content[i+1])
+			sources := []*yaml.Node{merged}
+			if merged != nil && merged.Kind == yaml.SequenceNode {
+				sources = merged.Content
+			}
+			for _, m := range sources {
+				if at, v := look(m, depth+1); at != nil {
+					return at, v
+				}
 			}
 		}
 		return nil, nil
 	}
+	return func(n *yaml.Node) (*yaml.Node, *yaml.Node) { return look(n, 0) }
+}
+
+// deref follows an alias (*name) to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 8; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 // entry selects an item of a mapping or a list of "NAME=value" (or
@@ -59,6 +87,7 @@ func key(k string) step {
 // environment, labels, links and the like.
 func entry(name string) step {
 	return func(n *yaml.Node) (*yaml.Node, *yaml.Node) {
+		n = deref(n)
 		if n == nil {
 			return nil, nil
 		}
@@ -83,11 +112,12 @@ func entry(name string) step {
 // item selects the first sequence item for which match is true.
 func item(match func(*yaml.Node) bool) step {
 	return func(n *yaml.Node) (*yaml.Node, *yaml.Node) {
+		n = deref(n)
 		if n == nil || n.Kind != yaml.SequenceNode {
 			return nil, nil
 		}
 		for _, it := range n.Content {
-			if match(it) {
+			if it = deref(it); match(it) {
 				return it, it
 			}
 		}
@@ -341,11 +371,14 @@ func find(root *yaml.Node, path []step) (at, val *yaml.Node) {
 // first, then in the base services it extends; failing that, at the
 // service's own key so the warning still names a line.
 func (l *locator) service(svc string, path ...step) *hcl.Range {
-	if r := l.serviceIn(l.files, svc, path, 0); r != nil {
-		return r
+	// The -f files first; a service from an `include`d file is only there.
+	for _, files := range [][]*source{l.files, l.allSources()} {
+		if r := l.serviceIn(files, svc, path, 0); r != nil {
+			return r
+		}
 	}
 	if len(path) > 0 {
-		return l.serviceIn(l.files, svc, nil, 0)
+		return l.service(svc)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ var (
 )
 
 // hostVarSuffixes mark variables whose whole value is a host name.
-var hostVarSuffixes = []string{"_HOST", "_HOSTNAME", "_SERVER", "_ADDR", "_ADDRESS", "_SERVICE"}
+var hostVarSuffixes = []string{"_HOST", "_HOSTNAME", "_SERVER", "_ADDR", "_ADDRESS"}
 
 // findRefs returns the mentions of the hosts in value. hosts maps a
 // lowercase host name (service name, alias, link alias, hostname) to its

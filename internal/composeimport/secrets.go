@@ -17,13 +17,13 @@ var secretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "P
 
 // secretSegments are secret only as a whole _-separated part of the name
 // (KEY, not KEYBOARD; PASS, not BYPASS).
-var secretSegments = map[string]bool{"KEY": true, "KEYS": true, "PASS": true, "PWD": true, "SALT": true, "AUTH": true, "DSN": true}
+var secretSegments = map[string]bool{"KEY": true, "KEYS": true, "PASS": true, "PWD": true, "SALT": true, "DSN": true}
 
 // notSecretLast are final name parts that describe a secret without
 // being one (DB_PASSWORD_FILE is a path, TOKEN_TTL a duration).
 var notSecretLast = map[string]bool{
 	"FILE": true, "PATH": true, "DIR": true, "TTL": true, "TIMEOUT": true, "LENGTH": true,
-	"HEADER": true, "NAME": true, "ENABLED": true, "TYPE": true, "EXPIRY": true, "ALGORITHM": true,
+	"HEADER": true, "NAME": true, "ENABLED": true, "TYPE": true, "EXPIRY": true, "ALGORITHM": true, "METHOD": true, "MODE": true,
 	// Addresses: a URL with a password in it is caught by its value.
 	"URL": true, "URI": true, "HOST": true, "PORT": true, "ADDR": true, "ADDRESS": true, "ENDPOINT": true, "SERVER": true,
 }
