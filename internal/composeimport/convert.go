@@ -306,7 +306,7 @@ func (c *converter) portsOf(name string) []*port {
 	add(ev.traefikPort)
 	for _, p := range s.Ports {
 		if strings.EqualFold(p.Protocol, "udp") {
-			c.warn(c.p.loc.service(name, key("ports")), "UDP port not imported",
+			c.warn(c.p.loc.service(name, key("ports"), item(portItem(p))), "UDP port not imported",
 				fmt.Sprintf("Port %d/udp of %q is not imported: the mesh carries TCP only.", p.Target, name))
 			continue
 		}
