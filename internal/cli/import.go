@@ -34,7 +34,7 @@ equivalent is a warning with the compose file's line and what to do instead.
 The result passes 'stackctl validate', or the import fails and writes nothing.
 Exit status: 0 imported (warnings allowed), 1 failed, 2 bad usage.`,
 			Flags: []ucli.Flag{
-				&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write into `DIR`, which must not exist or be empty (default: the compose project's name)"},
+				&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write into `DIR`, which must not exist or be empty (default: stackctl-<project name>)"},
 				&ucli.StringFlag{Name: "project-name", Aliases: []string{"p"}, Usage: "compose project `NAME`, also the stack's name (default: as docker compose picks it)"},
 				&ucli.StringSliceFlag{Name: "profile", Usage: "activate a compose `PROFILE` (repeatable; default: COMPOSE_PROFILES)"},
 				&ucli.StringSliceFlag{Name: "env-file", Usage: "read interpolation variables from `FILE` instead of .env (repeatable)"},
@@ -71,7 +71,7 @@ func runImportCompose(c *ucli.Context) error {
 		return silentExit(ExitError)
 	}
 	if out == "" {
-		out = res.Stack
+		out = composeimport.DefaultDir(res.Stack)
 	}
 	if err := res.Write(out); err != nil {
 		return err

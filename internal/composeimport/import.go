@@ -129,9 +129,13 @@ func (r *Result) withSources(s map[string]*hcl.File) *Result {
 // with the reason, at the compose line that causes them.
 var coveredWarnings = map[string]bool{"Service without a health check": true}
 
+// DefaultDir is where an import writes without -o: named after the stack,
+// and never the compose project's own directory.
+func DefaultDir(stack string) string { return "stackctl-" + stack }
+
 func outDirOr(dir, stack string) string {
 	if dir == "" {
-		return stack
+		return DefaultDir(stack)
 	}
 	return dir
 }
@@ -264,7 +268,16 @@ func (r *Result) Write(dir string) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	_ = os.Remove(dir) // an empty directory gives way
+	if _, err := os.Stat(dir); err == nil {
+		// An existing empty directory (perhaps ".") keeps its identity:
+		// the files move into it.
+		for _, n := range r.FileNames() {
+			if err := os.Rename(filepath.Join(tmp, n), filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("write %s: %w", dir, err)
+			}
+		}
+		return nil
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
