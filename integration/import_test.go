@@ -26,6 +26,9 @@ import (
 func TestImportCompose(t *testing.T) {
 	ctx := t.Context()
 	file := filepath.Join(stack.Repo, "examples", "compose", "compose.yaml")
+	if out, err := exec.CommandContext(ctx, "docker", "compose", "version").CombinedOutput(); err != nil {
+		t.Fatalf("docker compose is needed to run the example as compose would (make install-agents installs it): %v\n%s", err, out)
+	}
 	if err := devstack.BuildImage(ctx, stack.Repo, devstack.DemoImage, testLog{t}); err != nil {
 		t.Fatalf("build %s: %v", devstack.DemoImage.Tag, err)
 	}
