@@ -136,6 +136,10 @@ func libraryWarning(msg string, loc *locator) *hcl.Diagnostic {
 			fmt.Sprintf("${%s} is not set in the environment or the .env file, so it is empty, as docker compose would make it. Set it before importing if the value matters.", m[1]),
 			loc.textUse("${"+m[1], "$"+m[1]))
 	}
+	if strings.Contains(msg, "`version` is obsolete") {
+		return warningDiag("Obsolete version attribute",
+			"The top-level version attribute is ignored by docker compose and by the import; remove it.", loc.top(key("version")))
+	}
 	return warningDiag("Compose file warning", sentence(loc.relativise(msg)), nil)
 }
 
