@@ -91,7 +91,17 @@ func load(ctx context.Context, opts Options) (*project, hcl.Diagnostics) {
 	}
 	pr := &project{Project: p, loc: loc}
 	for _, msg := range hook.messages {
-		pr.warnings = append(pr.warnings, libraryWarning(msg, loc))
+		// The library says this once per file and process; the import
+		// says it itself, every time.
+		if !strings.Contains(msg, "`version` is obsolete") {
+			pr.warnings = append(pr.warnings, libraryWarning(msg, loc))
+		}
+	}
+	for _, f := range loc.files {
+		if at, _ := find(f.root, []step{key("version")}); at != nil {
+			pr.warnings = append(pr.warnings, warningDiag("Obsolete version attribute",
+				"The top-level version attribute is ignored by docker compose and by the import; remove it.", nodeRange(f, at)))
+		}
 	}
 	return pr, diags
 }
@@ -135,10 +145,6 @@ func libraryWarning(msg string, loc *locator) *hcl.Diagnostic {
 		return warningDiag("Variable not set",
 			fmt.Sprintf("${%s} is not set in the environment or the .env file, so it is empty, as docker compose would make it. Set it before importing if the value matters.", m[1]),
 			loc.textUse("${"+m[1], "$"+m[1]))
-	}
-	if strings.Contains(msg, "`version` is obsolete") {
-		return warningDiag("Obsolete version attribute",
-			"The top-level version attribute is ignored by docker compose and by the import; remove it.", loc.top(key("version")))
 	}
 	return warningDiag("Compose file warning", sentence(loc.relativise(msg)), nil)
 }
