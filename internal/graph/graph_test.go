@@ -260,3 +260,44 @@ func TestExamplePicture(t *testing.T) {
 		t.Error("the Mermaid block in docs/graph.md is stale: run make graph-docs")
 	}
 }
+
+// TestSVGCycle lays out a stack whose calls form a cycle, with a service
+// nobody calls and one reached only on the internal entrypoint: every node
+// and arrow is drawn, at finite coordinates.
+func TestSVGCycle(t *testing.T) {
+	svc := func(name string, ups ...string) *spec.Service {
+		s := &spec.Service{Name: name, Replicas: 1}
+		for _, u := range ups {
+			s.Upstreams = append(s.Upstreams, &spec.Upstream{Service: u})
+		}
+		return s
+	}
+	e := svc("e", "a")
+	e.Exposes = []*spec.Expose{{Entrypoint: spec.EntrypointInternal, Host: "e.example.com"}}
+	st := &spec.Stack{Settings: spec.Settings{Name: "loop"}, Services: []*spec.Service{
+		svc("a", "b"), svc("b", "c"), svc("c", "a"), svc("d"), e,
+	}}
+	g := Build(st)
+	var out bytes.Buffer
+	if err := SVG(&out, g); err != nil {
+		t.Fatal(err)
+	}
+	if p := os.Getenv("SVG_OUT"); p != "" {
+		_ = os.WriteFile(p, out.Bytes(), 0o644)
+	}
+	if bytes.Contains(out.Bytes(), []byte("NaN")) || bytes.Contains(out.Bytes(), []byte("Inf")) {
+		t.Fatalf("non-finite coordinates:\n%s", out.String())
+	}
+	nodes, edges := 0, 0
+	for _, grp := range svgGroups(t, out.Bytes()) {
+		switch grp.Class {
+		case "node":
+			nodes++
+		case "edge":
+			edges++
+		}
+	}
+	if nodes != len(g.Nodes) || edges != len(g.Edges) || edges != 5 {
+		t.Errorf("SVG has %d nodes and %d edges, the graph %d and %d", nodes, edges, len(g.Nodes), len(g.Edges))
+	}
+}
