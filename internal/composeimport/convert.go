@@ -114,6 +114,7 @@ func dnsName(s string) string {
 	return n
 }
 
+// warn records a warning; the CLI prints them sorted by position.
 func (c *converter) warn(subject *hcl.Range, summary, detail string) {
 	c.diags = append(c.diags, warningDiag(summary, detail, subject))
 }
@@ -176,6 +177,7 @@ func (c *converter) pickServices() {
 	sort.Slice(c.order, func(i, j int) bool { return c.names[c.order[i]] < c.names[c.order[j]] })
 }
 
+// isReserved reports a name the platform's own services use.
 func isReserved(n string) bool {
 	for _, r := range spec.ReservedServiceNames {
 		if n == r {
@@ -242,6 +244,8 @@ func (c *converter) scanRefs() {
 				if r.target == name {
 					continue // a service naming itself reaches itself directly
 				}
+				// A mention teaches the target's port and protocol even when
+				// the caller's value ends up a secret.
 				keep = append(keep, r)
 				ev := c.ev[r.target]
 				if ev == nil {
@@ -276,6 +280,8 @@ func (c *converter) scanRefs() {
 	}
 }
 
+// traefik reads a service's Traefik labels, from labels and from
+// deploy.labels (where swarm-mode files keep them).
 func (c *converter) traefik(name string) ([]route, int, bool, bool) {
 	s := c.p.Services[name]
 	labels := map[string]string{}
@@ -401,6 +407,8 @@ func httpProbe(test types.HealthCheckTest) *url.URL {
 	return u
 }
 
+// healthPort is the port a probe URL requests, the scheme's default
+// when it names none.
 func healthPort(u *url.URL) int {
 	if p, err := strconv.Atoi(u.Port()); err == nil {
 		return p
@@ -417,6 +425,8 @@ func containsInt(s []int, n int) bool {
 	return false
 }
 
+// sortedKeys iterates maps deterministically: every output of the import
+// is byte-for-byte repeatable.
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -481,6 +491,8 @@ func (c *converter) image(name string, s types.ServiceConfig, d *descriptor) {
 // command maps entrypoint and command onto the descriptor's command (the
 // first word Nomad runs) and args.
 func (c *converter) command(name string, s types.ServiceConfig, d *descriptor) {
+	// Nomad's docker driver takes the whole command line as command + args
+	// and keeps the image's ENTRYPOINT in front of it.
 	words := append([]string(nil), s.Entrypoint...)
 	if len(s.Entrypoint) > 0 {
 		c.warn(c.p.loc.service(name, key("entrypoint")), "Entrypoint becomes the command",
@@ -585,6 +597,9 @@ func (c *converter) health(name string, s types.ServiceConfig, d *descriptor) {
 		c.warn(at, "Health check query dropped",
 			fmt.Sprintf("Descriptor health checks take a path; %q's probe query ?%s is dropped.", name, u.RawQuery))
 	}
+	// Compose's defaults (30s, 30s) would break the descriptor's rule that
+	// the timeout is shorter than the interval; its own defaults apply
+	// unless the compose file says otherwise.
 	const defInterval, defTimeout = 10 * time.Second, 2 * time.Second
 	interval, timeout := defInterval, defTimeout
 	if hc.Interval != nil {
@@ -623,6 +638,8 @@ func (c *converter) expose(name string, s types.ServiceConfig, d *descriptor) {
 	if hasLabels && !enabled {
 		return
 	}
+	// Labels say what the compose file's Traefik routed: they win over
+	// published ports, which behind a proxy are usually none.
 	if len(routes) > 0 {
 		count := map[bool]int{}
 		for _, r := range routes {
@@ -653,6 +670,9 @@ func (c *converter) expose(name string, s types.ServiceConfig, d *descriptor) {
 		}
 		return
 	}
+	// Traefik routes to the Connect service on the mesh port, so only that
+	// port can be exposed; a service published on loopback alone was meant
+	// for the people on the machine, which the internal entrypoint is.
 	published, loopback := false, true
 	for _, p := range s.Ports {
 		if p.Published == "" || strings.EqualFold(p.Protocol, "udp") {
@@ -685,10 +705,12 @@ func (c *converter) expose(name string, s types.ServiceConfig, d *descriptor) {
 	d.Exposes = append(d.Exposes, e)
 }
 
+// isLoopback reports a host_ip that publishes to this machine only.
 func isLoopback(ip string) bool {
 	return ip == "127.0.0.1" || ip == "::1" || ip == "localhost"
 }
 
+// orSlash shows an empty path prefix as "/".
 func orSlash(p string) string {
 	if p == "" {
 		return "/"

@@ -47,6 +47,7 @@ func (p *SecretPut) Command(stackDir string) string {
 
 var safeShellRe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+-]+$`)
 
+// shellQuote quotes a path for a copy-pasted command line when needed.
 func shellQuote(s string) string {
 	if safeShellRe.MatchString(s) {
 		return s
@@ -63,6 +64,8 @@ func (c *converter) environment(name string, s types.ServiceConfig, d *descripto
 	for k, v := range s.Environment {
 		env[k] = v
 	}
+	// Compose secrets first: they may consume FOO_FILE variables, which
+	// then must not be imported as plain env.
 	for _, sr := range s.Secrets {
 		c.composeSecret(name, sr, env, d)
 	}
@@ -170,6 +173,8 @@ func (c *converter) environment(name string, s types.ServiceConfig, d *descripto
 			c.envSecret(name, k, *v, refs[k], localPort, d)
 			continue
 		}
+		// Plain values keep their compose form as a comment, so that a
+		// reviewer sees what changed.
 		nv := rewrite(*v, refs[k], localPort)
 		note := ""
 		if p, ok := portFor[k]; ok {

@@ -120,6 +120,8 @@ func Import(ctx context.Context, opts Options) (*Result, hcl.Diagnostics) {
 	return res, diags
 }
 
+// withSources hands a failed import's snippets (compose and generated
+// files) to the caller.
 func (r *Result) withSources(s map[string]*hcl.File) *Result {
 	r.Sources = s
 	return r
@@ -168,6 +170,7 @@ func validate(dir string, res *Result) (hcl.Diagnostics, map[string]*hcl.File) {
 // they look like (fstest.MapFS refuses "../x" and absolute paths).
 type memFS map[string][]byte
 
+// Open implements fs.FS.
 func (m memFS) Open(name string) (fs.File, error) {
 	b, ok := m[name]
 	if !ok {

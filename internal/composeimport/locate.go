@@ -202,6 +202,8 @@ func (l *locator) follow(s *source) hcl.Diagnostics {
 	return diags
 }
 
+// read loads and parses one file once, keyed by its absolute path; shown
+// is the name diagnostics use.
 func (l *locator) read(path, shown string) (*source, hcl.Diagnostics) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -383,6 +385,8 @@ func (l *locator) service(svc string, path ...step) *hcl.Range {
 	return nil
 }
 
+// serviceIn looks path up below service svc in files, following extends
+// (bounded: a cycle is the compose library's to report).
 func (l *locator) serviceIn(files []*source, svc string, path []step, depth int) *hcl.Range {
 	if depth > 8 {
 		return nil // an extends cycle; the compose library reports it

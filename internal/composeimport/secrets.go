@@ -70,6 +70,8 @@ func secretValue(name, value string) bool {
 
 var urlInValueRe = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s'"]+`)
 
+// urlHasPassword finds URLs with credentials anywhere in a value
+// (postgres://user:pw@db/app): such a value is a secret whatever its name.
 func urlHasPassword(value string) bool {
 	for _, m := range urlInValueRe.FindAllString(value, -1) {
 		if u, err := url.Parse(m); err == nil && u.User != nil {

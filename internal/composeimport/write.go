@@ -210,6 +210,8 @@ func writeStack(s *stackFile) []byte {
 	return hclwrite.Format(f.Bytes())
 }
 
+// variable declares a string variable with a default, so the stack
+// validates as written and a flag can override it.
 func variable(root *hclwrite.Body, name, def, desc string) {
 	b := root.AppendNewBlock("variable", []string{name}).Body()
 	b.SetAttributeRaw("type", hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte("string")}})
@@ -261,6 +263,7 @@ func stringList(v []string) cty.Value {
 	return cty.ListVal(vals)
 }
 
+// setInt writes a positive number; zero means unset.
 func setInt(b *hclwrite.Body, name string, v int) {
 	if v > 0 {
 		b.SetAttributeValue(name, cty.NumberIntVal(int64(v)))

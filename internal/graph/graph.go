@@ -131,6 +131,8 @@ func Build(st *spec.Stack) *Graph {
 	return g
 }
 
+// sortEdges orders routes first, then by source and destination, so that
+// every format lists the arrows the same way.
 func (g *Graph) sortEdges() {
 	sort.SliceStable(g.Edges, func(i, j int) bool {
 		a, b := g.Edges[i], g.Edges[j]

@@ -217,6 +217,8 @@ func (l *layout) orderLayers() {
 	}
 }
 
+// sortByBarycenter orders a layer by the mean position of each node's
+// neighbours (nb), keeping the current order for ties and loners.
 func sortByBarycenter(ly []*lnode, nb func(*lnode) []*lnode) {
 	key := map[*lnode]float64{}
 	for _, n := range ly {
@@ -286,6 +288,8 @@ func (l *layout) place(g *Graph) {
 			labelW[end] = math.Max(labelW[end], textWidth(t)*0.9+24)
 		}
 	}
+	// Layers left to right; a gap is wide enough for the labels of the
+	// arrows that end right after it.
 	x := margin
 	for k, ly := range l.layers {
 		if k > 0 {
@@ -302,6 +306,8 @@ func (l *layout) place(g *Graph) {
 	}
 	l.width = x + margin
 
+	// Stack each layer, then let the layers settle towards each other in
+	// alternating sweeps; a few rounds are enough for stacks of this size.
 	top := margin + titleHeight
 	for _, ly := range l.layers {
 		y := top
@@ -410,6 +416,7 @@ func (l *layout) ports() {
 	}
 }
 
+// hasEntrypoints reports whether the edge box is drawn.
 func (g *Graph) hasEntrypoints() bool {
 	for _, n := range g.Nodes {
 		if n.Kind == Entrypoint {
@@ -469,6 +476,8 @@ func SVG(w io.Writer, g *Graph) error {
 	return bw.Flush()
 }
 
+// writeNode draws a box (an arrow-tipped one for an entrypoint) with its
+// label lines centred, the name in bold.
 func writeNode(w *bufio.Writer, n *lnode, f func(float64) string) {
 	st := n.node.style()
 	fmt.Fprintf(w, "<g class=\"node\" id=\"node-%s\"><title>%s</title>\n", html.EscapeString(n.id), html.EscapeString(n.id))

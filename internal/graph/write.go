@@ -23,6 +23,8 @@ var (
 	stateNote       = map[EdgeState]string{Denied: "denied by intentions", Undeclared: "allowed, not declared"}
 )
 
+// style colours a node by kind and exposure; --live outlines a service red
+// when it has fewer healthy instances than desired or does not run.
 func (n *Node) style() style {
 	switch n.Kind {
 	case Entrypoint:
@@ -60,6 +62,7 @@ func (n *Node) lines() []string {
 	return out
 }
 
+// label is an arrow's text: the route, and with --live what is wrong.
 func (e *Edge) label() string {
 	parts := []string{}
 	if e.Label != "" {
