@@ -675,8 +675,9 @@ func (c *converter) expose(name string, s types.ServiceConfig, d *descriptor) {
 	// for the people on the machine, which the internal entrypoint is.
 	published, loopback := false, true
 	for _, p := range s.Ports {
-		if p.Published == "" || strings.EqualFold(p.Protocol, "udp") {
-			continue // UDP was reported with the ports
+		// Every ports entry publishes, "8080" alone on a random host port.
+		if strings.EqualFold(p.Protocol, "udp") {
+			continue // reported with the ports
 		}
 		at := loc.service(name, key("ports"), item(portItem(p)))
 		if int(p.Target) != mesh.Container {
