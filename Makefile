@@ -10,6 +10,9 @@ LDFLAGS   := -X github.com/stackctl/stackctl/internal/cli.Version=$(VERSION)
 # Go 1.27). A count has no deadline to race. FUZZTIME=60s works for local runs.
 FUZZTIME  ?= 100000x
 FUZZMIN   ?= 2000x
+# Each FuzzImport execution writes a compose file and loads a project:
+# about 400 a second here, so fewer executions for the same time.
+FUZZIMPORT ?= 10000x
 
 .DEFAULT_GOAL := help
 .PHONY: help build test fuzz bench fmt lint golden check ci
@@ -27,6 +30,7 @@ test: ## Unit tests, golden files and CLI scripts (no agents needed)
 fuzz: ## Short runs of every fuzz target (FUZZTIME executions each)
 	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/compile
 	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/cli
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZIMPORT) -fuzzminimizetime $(FUZZMIN) ./internal/composeimport
 
 bench: ## Benchmarks: validate+compile of 100 and 1,000 services
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/compile
@@ -44,6 +48,7 @@ lint: ## go vet, gofmt and descriptor formatting checks
 golden: ## Regenerate golden files after an intended output change (review the diff!)
 	$(GO) test ./internal/render -update
 	$(GO) test ./internal/kube -update
+	$(GO) test ./internal/composeimport ./internal/graph -update
 
 check: lint test fuzz integration compose-test ## Everything CI runs: lint, unit tests, fuzz, integration, compose
 

@@ -102,6 +102,16 @@ func loadStackPaths(c *ucli.Context, paths []string) (*spec.Stack, *spec.Parser,
 // printDiagnostics writes diagnostics to w once, with snippets, coloured
 // only on a terminal.
 func printDiagnostics(c *ucli.Context, w io.Writer, p *spec.Parser, diags hcl.Diagnostics) {
+	var files map[string]*hcl.File
+	if p != nil {
+		files = p.Files()
+	}
+	printDiagnosticsFiles(c, w, files, diags)
+}
+
+// printDiagnosticsFiles is printDiagnostics with the snippets' sources
+// given directly (import compose shows lines of compose files).
+func printDiagnosticsFiles(c *ucli.Context, w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
 	}
@@ -110,10 +120,6 @@ func printDiagnostics(c *ucli.Context, w io.Writer, p *spec.Parser, diags hcl.Di
 		color, width = !c.Bool("no-color") && os.Getenv("NO_COLOR") == "", 100
 	}
 	render.SortDiagnostics(diags)
-	var files map[string]*hcl.File
-	if p != nil {
-		files = p.Files()
-	}
 	_ = render.DiagnosticsText(w, diags, files, width, color)
 }
 

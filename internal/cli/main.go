@@ -106,6 +106,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			destroyCommand(),
 			secretsCommand(),
 			compareCommand(),
+			importCommand(),
+			graphCommand(),
 			devCommand(),
 		},
 	}
