@@ -2,10 +2,8 @@ package compile
 
 import (
 	"sort"
-	"strings"
 
 	consul "github.com/hashicorp/consul/api"
-	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/spec"
 )
@@ -77,41 +75,4 @@ func Intentions(set spec.Settings, s *spec.Service, callers []string) *consul.Se
 		})
 	}
 	return e
-}
-
-// traefikRouterPrefix starts the tags of a Traefik router (TraefikTags).
-const traefikRouterPrefix = "traefik.http.routers."
-
-// Routes reads a job's Traefik routers back from its service tags, the
-// inverse of TraefikTags: "<entrypoint> <rule>" per router, sorted by
-// router name within each service.
-func Routes(job *nomad.Job) []string {
-	var out []string
-	for _, g := range job.TaskGroups {
-		for _, s := range g.Services {
-			rules, eps := map[string]string{}, map[string]string{}
-			for _, t := range s.Tags {
-				k, v, ok := strings.Cut(t, "=")
-				rest, isRouter := strings.CutPrefix(k, traefikRouterPrefix)
-				if !ok || !isRouter {
-					continue
-				}
-				switch router, field, _ := strings.Cut(rest, "."); field {
-				case "rule":
-					rules[router] = v
-				case "entrypoints":
-					eps[router] = v
-				}
-			}
-			routers := make([]string, 0, len(rules))
-			for r := range rules {
-				routers = append(routers, r)
-			}
-			sort.Strings(routers)
-			for _, r := range routers {
-				out = append(out, eps[r]+" "+rules[r])
-			}
-		}
-	}
-	return out
 }

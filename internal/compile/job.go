@@ -46,6 +46,8 @@ func group(set spec.Settings, s *spec.Service) *nomad.TaskGroup {
 		},
 		Update: update(s),
 		Tasks:  []*nomad.Task{task(set, s)},
+		// Out of Consul first, then signalled (drain.go).
+		ShutdownDelay: ptr(DrainDelay),
 	}
 	if s.Autoscale != nil {
 		g.Scaling = scaling(s.Autoscale)
@@ -175,9 +177,10 @@ func task(set spec.Settings, s *spec.Service) *nomad.Task {
 		config["args"] = append([]string(nil), s.Args...)
 	}
 	t := &nomad.Task{
-		Name:   s.Name,
-		Driver: "docker",
-		Config: config,
+		Name:        s.Name,
+		Driver:      "docker",
+		Config:      config,
+		KillTimeout: ptr(StopTimeout),
 		Resources: &nomad.Resources{
 			CPU:      ptr(s.Resources.CPU),
 			MemoryMB: ptr(s.Resources.Memory),
@@ -246,11 +249,11 @@ func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
 			KVDataPath(set, sec.Path), sec.Env, sec.Key)
 	}
 	return &nomad.Template{
-		EmbeddedTmpl:  ptr(b.String()),
-		DestPath:      ptr(SecretsEnvFile),
+		EmbeddedTmpl: ptr(b.String()),
+		DestPath:     ptr(SecretsEnvFile),
 		// Nomad reads the file into the task's environment; nobody else
 		// needs to read it.
-		Perms: ptr("0400"),
+		Perms:         ptr("0400"),
 		Envvars:       ptr(true),
 		ChangeMode:    ptr("restart"),
 		ErrMissingKey: ptr(true),

@@ -2,14 +2,29 @@ package compile
 
 import (
 	"fmt"
+	"sort"
+	"strings"
+
+	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/spec"
+)
+
+// RetryAttempts is how many times Traefik tries a request whose
+// connection to an instance failed (RetryInterval apart, doubling): a
+// request reaches the next instance instead of failing when the one it
+// was sent to has just stopped. Traefik retries only a request it could
+// not send (nothing was written to the instance), so no request runs twice.
+const (
+	RetryAttempts = 3
+	RetryInterval = "100ms"
 )
 
 // TraefikTags are the Consul tags that make Traefik's Connect-aware
 // catalog provider route an exposure: enabled explicitly (nothing is
 // exposed by default), reached through the mesh, and every router pinned
-// to its entrypoint (a router without one listens on all of them).
+// to its entrypoint (a router without one listens on all of them). Every
+// router retries requests that failed to connect.
 func TraefikTags(s *spec.Service) []string {
 	if len(s.Exposes) == 0 {
 		return nil
@@ -18,15 +33,17 @@ func TraefikTags(s *spec.Service) []string {
 	for _, e := range s.Exposes {
 		r := "traefik.http.routers." + e.Router
 		tags = append(tags, r+".rule="+RouteRule(e), r+".entrypoints="+e.Entrypoint)
-		var middlewares string
+		retry := e.Router + "-retry"
+		tags = append(tags,
+			fmt.Sprintf("traefik.http.middlewares.%s.retry.attempts=%d", retry, RetryAttempts),
+			fmt.Sprintf("traefik.http.middlewares.%s.retry.initialinterval=%s", retry, RetryInterval))
+		middlewares := []string{retry}
 		if e.StripPrefix {
 			mw := e.Router + "-strip"
 			tags = append(tags, fmt.Sprintf("traefik.http.middlewares.%s.stripprefix.prefixes=%s", mw, e.PathPrefix))
-			middlewares = mw
+			middlewares = append(middlewares, mw)
 		}
-		if middlewares != "" {
-			tags = append(tags, r+".middlewares="+middlewares)
-		}
+		tags = append(tags, r+".middlewares="+strings.Join(middlewares, ","))
 		if e.TLS {
 			tags = append(tags, r+".tls=true")
 			if e.CertResolver != "" {
@@ -47,4 +64,41 @@ func RouteRule(e *spec.Expose) string {
 	default:
 		return fmt.Sprintf("PathPrefix(`%s`)", e.PathPrefix)
 	}
+}
+
+// traefikRouterPrefix starts the tags of a Traefik router (TraefikTags).
+const traefikRouterPrefix = "traefik.http.routers."
+
+// Routes reads a job's Traefik routers back from its service tags, the
+// inverse of TraefikTags: "<entrypoint> <rule>" per router, sorted by
+// router name within each service.
+func Routes(job *nomad.Job) []string {
+	var out []string
+	for _, g := range job.TaskGroups {
+		for _, s := range g.Services {
+			rules, eps := map[string]string{}, map[string]string{}
+			for _, t := range s.Tags {
+				k, v, ok := strings.Cut(t, "=")
+				rest, isRouter := strings.CutPrefix(k, traefikRouterPrefix)
+				if !ok || !isRouter {
+					continue
+				}
+				switch router, field, _ := strings.Cut(rest, "."); field {
+				case "rule":
+					rules[router] = v
+				case "entrypoints":
+					eps[router] = v
+				}
+			}
+			routers := make([]string, 0, len(rules))
+			for r := range rules {
+				routers = append(routers, r)
+			}
+			sort.Strings(routers)
+			for _, r := range routers {
+				out = append(out, eps[r]+" "+rules[r])
+			}
+		}
+	}
+	return out
 }

@@ -50,6 +50,7 @@ func JobHCL(job *nomad.Job, header string) []byte {
 
 func writeGroup(b *hclwrite.Body, g *nomad.TaskGroup) {
 	setInt(b, "count", g.Count)
+	setDuration(b, "shutdown_delay", g.ShutdownDelay)
 	for _, n := range g.Networks {
 		b.AppendNewline()
 		nb := b.AppendNewBlock("network", nil).Body()
@@ -178,6 +179,7 @@ func writeResources(b *hclwrite.Body, r *nomad.Resources) {
 
 func writeTask(b *hclwrite.Body, t *nomad.Task) {
 	setString(b, "driver", t.Driver)
+	setDuration(b, "kill_timeout", t.KillTimeout)
 	b.AppendNewline()
 	writeConfig(b, t.Config)
 	if len(t.Env) > 0 {

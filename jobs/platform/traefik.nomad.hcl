@@ -131,6 +131,10 @@ job "traefik" {
         # Blocking queries: a service's route appears as soon as it is
         # healthy instead of at the next 15 s poll.
         TRAEFIK_PROVIDERS_CONSULCATALOG_WATCH              = "true"
+        # A new configuration applies at most this long after the catalog
+        # changed: stackctl's drain delay is derived from it
+        # (internal/compile/drain.go, TraefikThrottle).
+        TRAEFIK_PROVIDERS_PROVIDERSTHROTTLEDURATION        = "1s"
         TRAEFIK_PING                                       = "true"
         TRAEFIK_PING_ENTRYPOINT                            = "internal"
         TRAEFIK_API                                        = "true"

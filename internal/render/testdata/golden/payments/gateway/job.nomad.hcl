@@ -12,7 +12,8 @@ job "gateway" {
   }
 
   group "gateway" {
-    count = 1
+    count          = 1
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -26,10 +27,16 @@ job "gateway" {
         "traefik.consulcatalog.connect=true",
         "traefik.http.routers.gateway-public.rule=PathPrefix(`/pay`)",
         "traefik.http.routers.gateway-public.entrypoints=public",
+        "traefik.http.middlewares.gateway-public-retry.retry.attempts=3",
+        "traefik.http.middlewares.gateway-public-retry.retry.initialinterval=100ms",
+        "traefik.http.routers.gateway-public.middlewares=gateway-public-retry",
         "traefik.http.routers.gateway-public.tls=true",
         "traefik.http.routers.gateway-public.tls.certresolver=letsencrypt",
         "traefik.http.routers.gateway-internal.rule=Host(`gateway.pay.example.com`)",
         "traefik.http.routers.gateway-internal.entrypoints=internal",
+        "traefik.http.middlewares.gateway-internal-retry.retry.attempts=3",
+        "traefik.http.middlewares.gateway-internal-retry.retry.initialinterval=100ms",
+        "traefik.http.routers.gateway-internal.middlewares=gateway-internal-retry",
       ]
       meta {
         managed-by = "stackctl"
@@ -75,7 +82,8 @@ job "gateway" {
     }
 
     task "gateway" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image   = "registry.example.com/payments/gateway:2.3.1"

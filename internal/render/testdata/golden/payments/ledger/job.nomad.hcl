@@ -12,7 +12,8 @@ job "ledger" {
   }
 
   group "ledger" {
-    count = 3
+    count          = 3
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -78,7 +79,8 @@ job "ledger" {
     }
 
     task "ledger" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image = "registry.example.com/payments/ledger@sha256:4f2c1a7d0e3b5c6a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a"

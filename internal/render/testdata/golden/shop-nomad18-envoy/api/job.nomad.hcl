@@ -12,7 +12,8 @@ job "api" {
   }
 
   group "api" {
-    count = 2
+    count          = 2
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -26,8 +27,10 @@ job "api" {
         "traefik.consulcatalog.connect=true",
         "traefik.http.routers.api-public.rule=Host(`shop.localhost`) && PathPrefix(`/api`)",
         "traefik.http.routers.api-public.entrypoints=public",
+        "traefik.http.middlewares.api-public-retry.retry.attempts=3",
+        "traefik.http.middlewares.api-public-retry.retry.initialinterval=100ms",
         "traefik.http.middlewares.api-public-strip.stripprefix.prefixes=/api",
-        "traefik.http.routers.api-public.middlewares=api-public-strip",
+        "traefik.http.routers.api-public.middlewares=api-public-retry,api-public-strip",
       ]
       meta {
         managed-by = "stackctl"
@@ -94,7 +97,8 @@ job "api" {
     }
 
     task "api" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image = "stackctl-demo:1.0.0"

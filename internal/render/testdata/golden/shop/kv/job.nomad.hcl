@@ -12,7 +12,8 @@ job "kv" {
   }
 
   group "kv" {
-    count = 1
+    count          = 1
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -72,7 +73,8 @@ job "kv" {
     }
 
     task "kv" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image = "stackctl-demo:1.0.0"

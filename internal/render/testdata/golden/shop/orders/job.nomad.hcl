@@ -12,7 +12,8 @@ job "orders" {
   }
 
   group "orders" {
-    count = 1
+    count          = 1
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -26,6 +27,9 @@ job "orders" {
         "traefik.consulcatalog.connect=true",
         "traefik.http.routers.orders-internal.rule=Host(`orders.shop.localhost`)",
         "traefik.http.routers.orders-internal.entrypoints=internal",
+        "traefik.http.middlewares.orders-internal-retry.retry.attempts=3",
+        "traefik.http.middlewares.orders-internal-retry.retry.initialinterval=100ms",
+        "traefik.http.routers.orders-internal.middlewares=orders-internal-retry",
       ]
       meta {
         managed-by = "stackctl"
@@ -82,7 +86,8 @@ job "orders" {
     }
 
     task "orders" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image = "stackctl-demo:1.0.0"

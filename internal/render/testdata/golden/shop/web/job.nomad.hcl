@@ -12,7 +12,8 @@ job "web" {
   }
 
   group "web" {
-    count = 1
+    count          = 1
+    shutdown_delay = "4s"
 
     network {
       mode = "bridge"
@@ -26,6 +27,9 @@ job "web" {
         "traefik.consulcatalog.connect=true",
         "traefik.http.routers.web-public.rule=Host(`shop.localhost`)",
         "traefik.http.routers.web-public.entrypoints=public",
+        "traefik.http.middlewares.web-public-retry.retry.attempts=3",
+        "traefik.http.middlewares.web-public-retry.retry.initialinterval=100ms",
+        "traefik.http.routers.web-public.middlewares=web-public-retry",
       ]
       meta {
         managed-by = "stackctl"
@@ -106,7 +110,8 @@ job "web" {
     }
 
     task "web" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "10s"
 
       config {
         image = "stackctl-demo:1.0.0"
