@@ -51,8 +51,11 @@ func defaultService() *Service {
 		Replicas:  1,
 		Resources: Resources{CPU: defaultCPU, Memory: defaultMemory},
 		Restart:   Restart{Attempts: 2, Delay: 15 * time.Second, Interval: 30 * time.Minute, Mode: "fail"},
+		// One canary, promoted once healthy: the new instance serves before
+		// an old one stops, so even a single-instance service keeps
+		// answering through a rollout (docs/descriptor.md).
 		Update: Update{
-			MaxParallel: 1, AutoRevert: true,
+			MaxParallel: 1, Canary: 1, AutoPromote: true, AutoRevert: true,
 			MinHealthyTime: defaultMinHealthyTime, HealthyDeadline: defaultHealthyDeadline, ProgressDeadline: defaultProgressDeadline,
 		},
 	}

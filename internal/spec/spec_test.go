@@ -105,7 +105,8 @@ stack {
 	if s.Health.Port != "http" || s.Health.Type != "http" || s.Health.Interval != 10*time.Second {
 		t.Errorf("health defaults: %+v", s.Health)
 	}
-	if !s.Update.AutoRevert || s.Update.AutoPromote || s.Update.MaxParallel != 1 {
+	// One canary promoted when healthy: create before destroy by default.
+	if !s.Update.AutoRevert || !s.Update.AutoPromote || s.Update.Canary != 1 || s.Update.MaxParallel != 1 {
 		t.Errorf("update defaults: %+v", s.Update)
 	}
 	if e := s.Exposes[0]; e.Host != "web.example.com" || e.Router != "web-public" {

@@ -76,9 +76,9 @@ job "web" {
 
     update {
       max_parallel      = 1
-      canary            = 0
+      canary            = 1
       auto_revert       = true
-      auto_promote      = false
+      auto_promote      = true
       health_check      = "checks"
       min_healthy_time  = "10s"
       healthy_deadline  = "5m"
