@@ -50,8 +50,8 @@ golden: ## Regenerate golden files after an intended output change (review the d
 	$(GO) test ./internal/kube -update
 	$(GO) test ./internal/composeimport ./internal/graph -update
 
-check: lint test fuzz integration compose-test ## Everything CI runs: lint, unit tests, fuzz, integration, compose
+check: install lint test fuzz integration compose-test ## The README's test command and CI's: install what is missing, lint, unit tests, fuzz, integration, compose
 
-ci: install-agents check ## What .ci/run does on a fresh machine
+ci: check ## What .ci/run does (the same as check)
 
 -include mk/*.mk

@@ -3,11 +3,12 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install-agents dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
+.PHONY: install install-agents dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
 
-install-agents: ## Install Docker + CNI (apt), build the pinned agents, Compose v2 and local images
+install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images
 	$(STACKCTL_RUN) dev install
-	$(STACKCTL_RUN) dev install --agents-only docker-compose
+
+install-agents: install
 
 dev-up: ## Start the local Nomad/Consul/Vault/Traefik/autoscaler stack
 	$(STACKCTL_RUN) dev up

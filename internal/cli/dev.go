@@ -73,9 +73,9 @@ func devInstallCommand() *ucli.Command {
 		Usage: "install Docker and the CNI plugins, build the pinned agents and the local images",
 		Description: `Uses agents found on PATH when their version matches the pin; otherwise
 builds them from the Go module proxy into the cache (one log per build under
-<cache>/logs). Safe to interrupt and to run again. Name agents to install
-only those; "docker-compose" (Compose v2, for docker-compose.dev.yml) is only
-built when named, and is linked as the docker CLI plugin.
+<cache>/logs). Safe to interrupt and to run again. Without names it installs
+every agent and Docker Compose v2 (for docker-compose.dev.yml, linked as the
+docker CLI plugin); name agents to install only those.
 
 --compose-images builds, from the same agent binaries, the images
 docker-compose.dev.yml runs where no registry is reachable (a Debian base made

@@ -13,7 +13,7 @@ type InstallOptions struct {
 	CacheDir string
 	StateDir string // where a dockerd we start keeps its PID and log
 	Repo     string
-	Agents   []Agent // nil: all
+	Agents   []Agent // nil: all, and Docker Compose v2 (the compose tests need it)
 	NoPath   bool    // ignore binaries on PATH
 	// SkipSystem skips the Docker engine, CNI plugins and images.
 	SkipSystem bool
@@ -50,7 +50,7 @@ func Install(ctx context.Context, o InstallOptions) error {
 	if !o.SkipAgents {
 		as := o.Agents
 		if as == nil {
-			as = Agents
+			as = append(append([]Agent(nil), Agents...), Compose)
 		}
 		in := &Installer{Cache: o.CacheDir, Out: out, NoPath: o.NoPath}
 		paths, err := in.Install(ctx, as)
