@@ -83,7 +83,9 @@ func service(set spec.Settings, s *spec.Service) *nomad.Service {
 		Name:      s.Name,
 		PortLabel: strconv.Itoa(mesh.Container),
 		Tags:      TraefikTags(s),
-		Meta:      map[string]string{MetaManagedBy: ManagedBy},
+		// The owner travels into Consul's catalog, where Consul's one
+		// service namespace makes a second stack's "api" the same service.
+		Meta: IntentionsMeta(OwnerOf(set, s.Name)),
 		Connect:   connect(set, s),
 	}
 	if h := s.Health; h != nil {

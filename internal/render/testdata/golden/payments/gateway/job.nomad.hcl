@@ -39,7 +39,9 @@ job "gateway" {
         "traefik.http.routers.gateway-internal.middlewares=gateway-internal-retry",
       ]
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "payments"
+        stackctl-stack     = "payments"
       }
       connect {
         sidecar_service {

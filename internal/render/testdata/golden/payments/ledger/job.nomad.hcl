@@ -23,7 +23,9 @@ job "ledger" {
       name = "ledger"
       port = "7000"
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "payments"
+        stackctl-stack     = "payments"
       }
       connect {
         sidecar_service {

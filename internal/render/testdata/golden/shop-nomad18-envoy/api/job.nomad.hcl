@@ -33,7 +33,9 @@ job "api" {
         "traefik.http.routers.api-public.middlewares=api-public-retry,api-public-strip",
       ]
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "default"
+        stackctl-stack     = "shop"
       }
       connect {
         sidecar_service {

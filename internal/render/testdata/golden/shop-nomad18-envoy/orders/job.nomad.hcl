@@ -32,7 +32,9 @@ job "orders" {
         "traefik.http.routers.orders-internal.middlewares=orders-internal-retry",
       ]
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "default"
+        stackctl-stack     = "shop"
       }
       connect {
         sidecar_service {

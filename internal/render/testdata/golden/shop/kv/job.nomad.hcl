@@ -23,7 +23,9 @@ job "kv" {
       name = "kv"
       port = "8080"
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "default"
+        stackctl-stack     = "shop"
       }
       connect {
         sidecar_service {

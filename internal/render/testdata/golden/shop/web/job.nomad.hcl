@@ -32,7 +32,9 @@ job "web" {
         "traefik.http.routers.web-public.middlewares=web-public-retry",
       ]
       meta {
-        managed-by = "stackctl"
+        managed-by         = "stackctl"
+        stackctl-namespace = "default"
+        stackctl-stack     = "shop"
       }
       connect {
         sidecar_service {
