@@ -85,8 +85,8 @@ func service(set spec.Settings, s *spec.Service) *nomad.Service {
 		Tags:      TraefikTags(s),
 		// The owner travels into Consul's catalog, where Consul's one
 		// service namespace makes a second stack's "api" the same service.
-		Meta: IntentionsMeta(OwnerOf(set, s.Name)),
-		Connect:   connect(set, s),
+		Meta:    IntentionsMeta(OwnerOf(set, s.Name)),
+		Connect: connect(set, s),
 	}
 	if h := s.Health; h != nil {
 		svc.Checks = []nomad.ServiceCheck{check(s, h)}
