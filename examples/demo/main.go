@@ -14,7 +14,9 @@
 //	                       without credentials, report the status and the
 //	                       start of the answer
 //
-// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
+// It listens on $PORT (default 8080) and stops gracefully on SIGTERM/SIGINT,
+// or, with IGNORE_SIGTERM=1, ignores SIGTERM and serves until it is killed,
+// as many third-party apps do (the zero-downtime tests use it).
 package main
 
 import (
@@ -37,7 +39,12 @@ func main() {
 		Handler:           newHandler(os.LookupEnv, &http.Client{Timeout: 10 * time.Second}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	stopSignals := []os.Signal{syscall.SIGTERM, syscall.SIGINT}
+	if os.Getenv("IGNORE_SIGTERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+		stopSignals = stopSignals[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	go func() {
 		<-ctx.Done()
