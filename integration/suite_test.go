@@ -22,6 +22,7 @@ func TestSuite(t *testing.T) {
 		{"mesh-and-routing", testMeshAndRouting},
 		{"boundaries", testBoundaries},
 		{"lifecycle", testLifecycle},
+		{"zero-downtime", testZeroDowntime},
 		{"healthy-means-routable", testHealthyMeansRoutable},
 		{"stopped-agent", testStoppedAgentIsNamed}, // breaks the stack: last
 	} {
