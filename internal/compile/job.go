@@ -255,9 +255,14 @@ func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
 		DestPath:     ptr(SecretsEnvFile),
 		// Nomad reads the file into the task's environment; nobody else
 		// needs to read it.
-		Perms:         ptr("0400"),
-		Envvars:       ptr(true),
-		ChangeMode:    ptr("restart"),
+		Perms:   ptr("0400"),
+		Envvars: ptr(true),
+		// A changed secret must not restart the task on its own: a task
+		// restart does not take the instance out of Consul first, so every
+		// instance would drop requests at about the same time. `stackctl
+		// secrets put` rolls the instances through a deployment instead,
+		// which drains each one (drain.go).
+		ChangeMode:    ptr("noop"),
 		ErrMissingKey: ptr(true),
 	}
 }

@@ -133,7 +133,7 @@ job "api" {
       template {
         destination          = "secrets/stackctl.env"
         env                  = true
-        change_mode          = "restart"
+        change_mode          = "noop"
         perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT

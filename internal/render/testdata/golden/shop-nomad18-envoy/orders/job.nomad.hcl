@@ -110,7 +110,7 @@ job "orders" {
       template {
         destination          = "secrets/stackctl.env"
         env                  = true
-        change_mode          = "restart"
+        change_mode          = "noop"
         perms                = "0400"
         error_on_missing_key = true
         data                 = <<EOT
