@@ -17,6 +17,12 @@ variable "namespace" {
   default = "platform"
 }
 
+variable "target_namespace" {
+  description = "The namespace of the services this autoscaler scales."
+  type        = string
+  default     = "default"
+}
+
 variable "datacenters" {
   type    = list(string)
   default = ["*"]
@@ -80,6 +86,11 @@ job "nomad-autoscaler" {
         args = [
           "agent",
           "-nomad-address=${var.nomad_addr}",
+          # The namespace whose groups it scales, not its own (Nomad sets
+          # NOMAD_NAMESPACE to the job's namespace, which the autoscaler
+          # would use). Its nomad-apm source cannot work across namespaces:
+          # run one autoscaler job per namespace of scaled services.
+          "-nomad-namespace=${var.target_namespace}",
           "-http-bind-address=127.0.0.1",
           "-http-bind-port=${NOMAD_PORT_http}",
           "-policy-default-evaluation-interval=${var.evaluation_interval}",
