@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 
 	consul "github.com/hashicorp/consul/api"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -22,45 +18,43 @@ func Header(what, service string) string {
 
 // PolicyHCL renders a Vault ACL policy.
 func PolicyHCL(p *compile.VaultPolicy, service string) []byte {
-	f := hclwrite.NewEmptyFile()
+	t := &hclText{buf: []byte(Header(fmt.Sprintf("Vault policy %q", p.Name), service))}
 	for i, r := range p.Rules {
 		if i > 0 {
-			f.Body().AppendNewline()
+			t.blank()
 		}
-		b := f.Body().AppendNewBlock("path", []string{r.Path}).Body()
-		setList(b, "capabilities", r.Capabilities)
+		t.block("path", r.Path)
+		t.strings("capabilities", r.Capabilities)
+		t.end()
 	}
-	return append([]byte(Header(fmt.Sprintf("Vault policy %q", p.Name), service)), hclwrite.Format(f.Bytes())...)
+	return t.bytes()
 }
 
 // IntentionsHCL renders a service-intentions config entry in the format
 // `consul config write` reads.
 func IntentionsHCL(e *consul.ServiceIntentionsConfigEntry) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Kind = %s\nName = %s\n", quote(e.Kind), quote(e.Name))
+	t := &hclText{buf: []byte(Header("Consul intentions", e.Name))}
+	t.str("Kind", e.Kind)
+	t.str("Name", e.Name)
 	if len(e.Meta) > 0 {
-		b.WriteString("\nMeta = {\n")
-		keys := make([]string, 0, len(e.Meta))
-		for k := range e.Meta {
-			keys = append(keys, k)
+		t.blank()
+		t.open("Meta = {")
+		for _, k := range sortedKeys(e.Meta) {
+			t.str(string(appendQuoted(nil, k)), e.Meta[k])
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "%s = %s\n", quote(k), quote(e.Meta[k]))
-		}
-		b.WriteString("}\n")
+		t.close("}")
 	}
-	b.WriteString("\nSources = [\n")
+	t.blank()
+	t.open("Sources = [")
 	for _, s := range e.Sources {
-		fmt.Fprintf(&b, "{\nName = %s\nAction = %s\nType = %s\n},\n", quote(s.Name), quote(string(s.Action)), quote(string(s.Type)))
+		t.open("{")
+		t.str("Name", s.Name)
+		t.str("Action", string(s.Action))
+		t.str("Type", string(s.Type))
+		t.close("},")
 	}
-	b.WriteString("]\n")
-	return append([]byte(Header("Consul intentions", e.Name)), hclwrite.Format([]byte(b.String()))...)
-}
-
-// quote writes an HCL string literal.
-func quote(s string) string {
-	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
+	t.close("]")
+	return t.bytes()
 }
 
 // IntentionsJSON renders the entry as the body of Consul's PUT /v1/config.
