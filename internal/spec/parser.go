@@ -8,25 +8,46 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // OSFS is an fs.FS over the operating system's files that accepts the paths
-// a user types (relative with "..", or absolute), unlike os.DirFS.
+// a user types (relative with "..", or absolute), unlike os.DirFS. Files
+// are opened without following a final symlink and without blocking on a
+// FIFO (O_NOFOLLOW|O_NONBLOCK); the parser checks what it opened with
+// fstat before reading (readRegular).
 type OSFS struct{}
 
 // Open implements fs.FS.
-func (OSFS) Open(name string) (fs.File, error) { return os.Open(filepath.FromSlash(name)) }
+func (OSFS) Open(name string) (fs.File, error) {
+	return os.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}
+
+// ReadDir implements fs.ReadDirFS; a directory named by the user may be a
+// symlink, so this one follows it.
+func (OSFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(filepath.FromSlash(name)) }
+
+// Stat implements fs.StatFS (following symlinks).
+func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(filepath.FromSlash(name)) }
+
+// Lstat implements fs.ReadLinkFS: it describes a symlink itself.
+func (OSFS) Lstat(name string) (fs.FileInfo, error) { return os.Lstat(filepath.FromSlash(name)) }
+
+// ReadLink implements fs.ReadLinkFS.
+func (OSFS) ReadLink(name string) (string, error) { return os.Readlink(filepath.FromSlash(name)) }
 
 // Parser reads descriptor files through an fs.FS so that tests can pass a
 // map of files. It keeps every parsed file for diagnostics' source snippets.
 type Parser struct {
 	fsys  fs.FS
 	p     *hclparse.Parser
+	mu    sync.Mutex // guards total while files are read in parallel
 	total int
 }
 
@@ -44,27 +65,45 @@ func (p *Parser) Sources() map[string][]byte { return p.p.Sources() }
 // DescriptorFiles expands paths (files or directories) into the list of
 // descriptor files to read: a directory contributes its *.hcl files, not its
 // subdirectories, so jobs/platform/ can sit beside the descriptors.
+//
+// Descriptors must be regular files. A directory named on the command line
+// may be a symlink, but a file (named, or found in a directory) that is a
+// symlink, FIFO, socket or device is refused before it is opened: a link
+// could lead out of the directory (and a diagnostic's snippet would print
+// what it points at), a FIFO would block the read forever.
 func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	seen := map[string]bool{}
 	var files []string
-	add := func(name string) {
+	total := int64(0)
+	add := func(name string, size int64) {
 		clean := path.Clean(filepath.ToSlash(name))
 		if !seen[clean] {
 			seen[clean] = true
 			files = append(files, name)
+			total += size
 		}
 	}
 	for _, arg := range paths {
 		name := filepath.ToSlash(arg)
-		info, err := fs.Stat(p.fsys, name)
+		info, err := lstat(p.fsys, name)
 		if err != nil {
 			diags = append(diags, errorDiag("Cannot read descriptor path",
 				fmt.Sprintf("%s: %s. Pass a descriptor file or a directory of *.hcl files.", arg, errText(err)), nil))
 			continue
 		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			// A directory may be reached through a link; a file may not.
+			if target, err := fs.Stat(p.fsys, name); err == nil && target.IsDir() {
+				info = target
+			}
+		}
 		if !info.IsDir() {
-			add(name)
+			if d := notRegular(arg, info.Mode()); d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			add(name, info.Size())
 			continue
 		}
 		entries, err := fs.ReadDir(p.fsys, name)
@@ -72,19 +111,26 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 			diags = append(diags, errorDiag("Cannot read directory", fmt.Sprintf("%s: %s.", arg, errText(err)), nil))
 			continue
 		}
-		var names []string
-		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") && !strings.HasPrefix(e.Name(), ".") {
-				names = append(names, e.Name())
+		found := 0
+		for _, e := range entries { // sorted by name
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+				continue
 			}
+			found++
+			full := strings.TrimSuffix(name, "/") + "/" + e.Name()
+			if d := notRegular(full, e.Type()); d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			var size int64
+			if info, err := e.Info(); err == nil {
+				size = info.Size()
+			}
+			add(full, size)
 		}
-		sort.Strings(names)
-		if len(names) == 0 {
+		if found == 0 {
 			diags = append(diags, errorDiag("No descriptor files",
 				fmt.Sprintf("The directory %s holds no *.hcl files.", arg), nil))
-		}
-		for _, n := range names {
-			add(strings.TrimSuffix(name, "/") + "/" + n)
 		}
 	}
 	if len(files) > MaxFiles {
@@ -92,63 +138,176 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 			fmt.Sprintf("%d files were given; the limit is %d.", len(files), MaxFiles), nil))
 		return nil, diags
 	}
+	if total > MaxTotalSize {
+		diags = append(diags, errorDiag("Descriptors too large",
+			fmt.Sprintf("The %d files given hold %d MiB; the limit for one load is %d MiB.", len(files), total>>20, MaxTotalSize>>20), nil))
+		return nil, diags
+	}
+	return files, diags
+}
+
+// lstat describes name without following a final symlink when fsys can.
+func lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
+	if l, ok := fsys.(fs.ReadLinkFS); ok {
+		return l.Lstat(name)
+	}
+	return fs.Stat(fsys, name)
+}
+
+// notRegular refuses anything but a regular file, saying what it is.
+func notRegular(name string, mode fs.FileMode) *hcl.Diagnostic {
+	what := fileKind(mode)
+	if what == "" {
+		return nil
+	}
+	return errorDiag("Not a regular file",
+		fmt.Sprintf("%s is %s. Descriptor and variable files must be regular files%s.", name, what, symlinkHint(mode)), nil)
+}
+
+// fileKind names what a non-regular file is, or returns "".
+func fileKind(mode fs.FileMode) string {
+	switch {
+	case mode.IsRegular():
+		return ""
+	case mode&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	case mode.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
+}
+
+func symlinkHint(mode fs.FileMode) string {
+	if mode&fs.ModeSymlink != 0 {
+		return "; name the file it points to instead"
+	}
+	return ""
+}
+
+// parseAll reads and parses files in parallel, one worker per core, and
+// registers them in order. Parsing is most of a load's cost and each file
+// is independent.
+func (p *Parser) parseAll(names []string) ([]*hcl.File, []hcl.Diagnostics) {
+	files := make([]*hcl.File, len(names))
+	usable := make([]bool, len(names))
+	diags := make([]hcl.Diagnostics, len(names))
+	inParallel(len(names), func(i int) { files[i], usable[i], diags[i] = p.parse(names[i]) })
+	for i, f := range files {
+		if f != nil {
+			p.p.AddFile(names[i], f)
+		}
+		if !usable[i] {
+			files[i] = nil
+		}
+	}
 	return files, diags
 }
 
 // ParseFile reads and parses one HCL file after checking its size and
-// nesting depth.
+// nesting depth. The file is nil when its content must not be used.
 func (p *Parser) ParseFile(name string) (*hcl.File, hcl.Diagnostics) {
 	if f, ok := p.p.Files()[name]; ok {
 		return f, nil
 	}
-	src, err := p.readLimited(name)
-	if err != nil {
-		return nil, hcl.Diagnostics{errorDiag("Cannot read file", fmt.Sprintf("%s: %s.", name, errText(err)), nil)}
+	f, usable, diags := p.parse(name)
+	if f != nil {
+		p.p.AddFile(name, f)
 	}
-	if d := checkNesting(name, src); d != nil {
-		// Register the source so the diagnostic can show a snippet, without
-		// handing it to the HCL parser.
-		p.p.AddFile(name, &hcl.File{Bytes: src, Body: hcl.EmptyBody()})
-		return nil, hcl.Diagnostics{d}
-	}
-	f, diags := p.p.ParseHCL(src, name)
-	if f != nil && !diags.HasErrors() {
-		if d := checkForNesting(f); d != nil {
-			return nil, append(diags, d)
-		}
+	if !usable {
+		return nil, diags
 	}
 	return f, diags
 }
 
-func (p *Parser) readLimited(name string) ([]byte, error) {
+// parse reads and parses one file without registering it; safe to call
+// from several goroutines. A file refused for its nesting comes back
+// unusable but with its source, so the diagnostic still gets a snippet.
+func (p *Parser) parse(name string) (f *hcl.File, usable bool, diags hcl.Diagnostics) {
+	src, err := p.readRegular(name)
+	if err != nil {
+		return nil, false, hcl.Diagnostics{errorDiag("Cannot read file", fmt.Sprintf("%s: %s.", name, errText(err)), nil)}
+	}
+	if d := checkNesting(name, src); d != nil {
+		// Keep the source for the snippet, without handing it to the
+		// HCL parser.
+		return &hcl.File{Bytes: src, Body: hcl.EmptyBody()}, false, hcl.Diagnostics{d}
+	}
+	f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if f != nil && !diags.HasErrors() {
+		if d := checkForNesting(f); d != nil {
+			return f, false, append(diags, d)
+		}
+	}
+	return f, f != nil, diags
+}
+
+// readRegular reads a regular file of at most MaxFileSize bytes. It
+// checks what name is before opening it (a FIFO is never opened), opens
+// it without following a symlink, and checks with fstat that what it
+// opened is that same regular file.
+func (p *Parser) readRegular(name string) ([]byte, error) {
+	before, err := lstat(p.fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if what := fileKind(before.Mode()); what != "" {
+		return nil, fmt.Errorf("is %s; descriptor and variable files must be regular files", what)
+	}
+	if before.Size() > MaxFileSize {
+		return nil, fmt.Errorf("larger than the %d KiB limit for one file", MaxFileSize>>10)
+	}
 	f, err := p.fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.IsDir() {
-		return nil, errors.New("is a directory")
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	buf := make([]byte, 0, 4096)
-	chunk := make([]byte, 32*1024)
+	if !info.Mode().IsRegular() || !sameFile(before, info) {
+		return nil, errors.New("changed while being opened; descriptor and variable files must be regular files")
+	}
+	buf := make([]byte, 0, min(info.Size(), MaxFileSize)+1)
 	for {
-		n, err := f.Read(chunk)
-		buf = append(buf, chunk[:n]...)
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		if len(buf) > MaxFileSize {
 			return nil, fmt.Errorf("larger than the %d KiB limit for one file", MaxFileSize>>10)
 		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
 			return nil, err
 		}
+		if len(buf) == cap(buf) { // grew since fstat
+			buf = append(buf, 0)[:len(buf)]
+		}
 	}
+	p.mu.Lock()
 	p.total += len(buf)
-	if p.total > MaxTotalSize {
+	over := p.total > MaxTotalSize
+	p.mu.Unlock()
+	if over {
 		return nil, fmt.Errorf("the files read so far exceed the %d MiB limit for one load", MaxTotalSize>>20)
 	}
 	return buf, nil
+}
+
+// sameFile compares device and inode when both infos come from the
+// operating system; other file systems (tests' maps) have no identity.
+func sameFile(a, b fs.FileInfo) bool {
+	if _, ok := a.Sys().(*syscall.Stat_t); !ok {
+		return true
+	}
+	return os.SameFile(a, b)
 }
 
 func errText(err error) string {
@@ -161,6 +320,8 @@ func errText(err error) string {
 		return "no such file or directory"
 	case errors.Is(err, fs.ErrPermission):
 		return "permission denied"
+	case errors.Is(err, syscall.ELOOP):
+		return "is a symbolic link; descriptor and variable files must be regular files"
 	}
 	return err.Error()
 }
