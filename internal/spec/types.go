@@ -219,17 +219,17 @@ type Upstream struct {
 
 // Expose opts a service into a Traefik entrypoint.
 type Expose struct {
-	Entrypoint   string
-	Router       string // unique router name
+	Entrypoint string
+	Router     string // unique router name
 	// RouterDefaulted is true when Router was not written and defaults to
 	// <service>-<entrypoint>.
 	RouterDefaulted bool
-	Host         string
-	PathPrefix   string
-	StripPrefix  bool
-	TLS          bool
-	CertResolver string
-	DeclRange    hcl.Range
+	Host            string
+	PathPrefix      string
+	StripPrefix     bool
+	TLS             bool
+	CertResolver    string
+	DeclRange       hcl.Range
 }
 
 // Autoscale bounds and targets for Nomad Autoscaler.
