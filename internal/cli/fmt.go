@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/outdir"
 	"github.com/stackctl/stackctl/internal/spec"
 )
 
@@ -80,7 +80,7 @@ func runFmt(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := render.WriteFileAtomic(name, out, info.Mode().Perm()); err != nil {
+		if err := outdir.WriteFile(name, out, info.Mode().Perm()); err != nil {
 			return err
 		}
 	}

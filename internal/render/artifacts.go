@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 
 	consul "github.com/hashicorp/consul/api"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/compile"
 )
 
@@ -76,37 +80,56 @@ func marshal(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// File is one rendered artifact.
-type File struct {
-	Path    string // slash-separated, relative to the output directory
-	Content []byte
-}
+// File is one rendered artifact (the type kube's manifests share).
+type File = artifact.File
 
 // Files renders every artifact of the bundle, in a stable order:
 // <service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json,
-// intentions.hcl.
+// intentions.hcl. Services render in parallel, one worker per core.
 func Files(b *compile.Bundle) ([]File, error) {
-	var out []File
-	for _, s := range b.Services {
-		out = append(out, File{s.Name + "/job.nomad.hcl", JobHCL(s.Job, Header("Nomad job", s.Name))})
-		js, err := JobJSON(s.Job)
+	per := make([][]File, len(b.Services))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range b.Services {
+		g.Go(func() (err error) {
+			per[i], err = serviceFiles(s)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, fs := range per {
+		n += len(fs)
+	}
+	out := make([]File, 0, n)
+	for _, fs := range per {
+		out = append(out, fs...)
+	}
+	return out, nil
+}
+
+func serviceFiles(s *compile.Service) ([]File, error) {
+	out := make([]File, 0, 5)
+	out = append(out, File{Path: s.Name + "/job.nomad.hcl", Content: JobHCL(s.Job, Header("Nomad job", s.Name))})
+	js, err := JobJSON(s.Job)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	out = append(out, File{Path: s.Name + "/job.json", Content: js})
+	if s.VaultPolicy != nil {
+		out = append(out, File{Path: s.Name + "/vault-policy.hcl", Content: PolicyHCL(s.VaultPolicy, s.Name)})
+	}
+	if s.VaultRole != nil {
+		rj, err := RoleJSON(s.VaultRole)
 		if err != nil {
 			return nil, fmt.Errorf("service %s: %w", s.Name, err)
 		}
-		out = append(out, File{s.Name + "/job.json", js})
-		if s.VaultPolicy != nil {
-			out = append(out, File{s.Name + "/vault-policy.hcl", PolicyHCL(s.VaultPolicy, s.Name)})
-		}
-		if s.VaultRole != nil {
-			rj, err := RoleJSON(s.VaultRole)
-			if err != nil {
-				return nil, fmt.Errorf("service %s: %w", s.Name, err)
-			}
-			out = append(out, File{s.Name + "/vault-role.json", rj})
-		}
-		if s.Intentions != nil {
-			out = append(out, File{s.Name + "/intentions.hcl", IntentionsHCL(s.Intentions)})
-		}
+		out = append(out, File{Path: s.Name + "/vault-role.json", Content: rj})
+	}
+	if s.Intentions != nil {
+		out = append(out, File{Path: s.Name + "/intentions.hcl", Content: IntentionsHCL(s.Intentions)})
 	}
 	return out, nil
 }
