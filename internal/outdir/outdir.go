@@ -21,9 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -34,56 +32,19 @@ import (
 // needed. It is the single-file form of what Sync does, for callers that
 // write one file (fmt, the dev stack's state).
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	d := filepath.Dir(path)
+	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(dir)
+	dir, err := openDir(d)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	if err := writeAtomic(root, filepath.Base(path), data, perm); err != nil {
+	defer dir.close()
+	if err := dir.write(filepath.Base(path), data, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// tmpSeq makes temporary names unique within the process; the pid makes
-// them unique across processes writing the same directory.
-var tmpSeq atomic.Int64
-
-// writeAtomic writes name below root through a temporary file and a
-// rename. perm is set explicitly, so the umask does not narrow it.
-func writeAtomic(root *os.Root, name string, data []byte, perm fs.FileMode) error {
-	dir, base := path.Split(name)
-	var tmp string
-	var f *os.File
-	for {
-		tmp = dir + "." + base + ".tmp-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(tmpSeq.Add(1), 10)
-		var err error
-		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-	}
-	_, err := f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, name)
-	}
-	if err != nil {
-		_ = root.Remove(tmp)
-	}
-	return err
 }
 
 // Result says what Sync did, each list in path order.
@@ -131,29 +92,8 @@ func Sync(dir string, files []artifact.File, opts Options) (Result, error) {
 		return res, err
 	}
 
-	changed := make([]bool, len(files))
-	var g errgroup.Group
-	// File I/O waits on the kernel more than on the CPU: more workers
-	// than cores keep both busy.
-	g.SetLimit(2 * runtime.GOMAXPROCS(0))
-	for i, f := range files {
-		g.Go(func() error {
-			if same(root, f.Path, f.Content) {
-				return nil
-			}
-			changed[i] = true
-			if d := path.Dir(f.Path); d != "." {
-				if err := root.MkdirAll(d, 0o755); err != nil {
-					return fmt.Errorf("write %s: %w", filepath.Join(dir, f.Path), err)
-				}
-			}
-			if err := writeAtomic(root, f.Path, f.Content, 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", filepath.Join(dir, f.Path), err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	changed, err := writeChanged(root, dir, files)
+	if err != nil {
 		return res, err
 	}
 	current := map[string]bool{}
@@ -196,15 +136,53 @@ func Sync(dir string, files []artifact.File, opts Options) (Result, error) {
 	return res, writeManifest(root, opts, listed)
 }
 
-// same reports whether name is a regular file holding exactly want. It
-// never opens anything else (a FIFO would block the read).
-func same(root *os.Root, name string, want []byte) bool {
-	info, err := root.Lstat(name)
-	if err != nil || !info.Mode().IsRegular() || info.Size() != int64(len(want)) {
-		return false
+// writeChanged writes the files whose bytes differ and reports which.
+// Files are grouped by directory; each directory is opened once (through
+// the Root, so it lies inside it) and its files are compared and written
+// with system calls relative to it on single names (dirfd.go): a Root
+// walks multi-component names one openat at a time and wraps every file in
+// an os.File, which tripled the system calls of writing 4,000 files.
+func writeChanged(root *os.Root, dir string, files []artifact.File) ([]bool, error) {
+	byDir := map[string][]int{}
+	var dirs []string
+	for i, f := range files {
+		d := path.Dir(f.Path)
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], i)
 	}
-	got, err := root.ReadFile(name)
-	return err == nil && bytes.Equal(got, want)
+	changed := make([]bool, len(files))
+	var g errgroup.Group
+	// File I/O waits on the kernel more than on the CPU: more workers
+	// than cores keep both busy.
+	g.SetLimit(2 * runtime.GOMAXPROCS(0))
+	for _, d := range dirs {
+		g.Go(func() error {
+			h, err := openRootDir(root, d)
+			if errors.Is(err, fs.ErrNotExist) {
+				if err = root.MkdirAll(d, 0o755); err == nil {
+					h, err = openRootDir(root, d)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", filepath.Join(dir, d), err)
+			}
+			defer h.close()
+			for _, i := range byDir[d] {
+				name := path.Base(files[i].Path)
+				if h.holds(name, files[i].Content) {
+					continue
+				}
+				changed[i] = true
+				if err := h.write(name, files[i].Content, 0o644); err != nil {
+					return fmt.Errorf("write %s: %w", filepath.Join(dir, files[i].Path), err)
+				}
+			}
+			return nil
+		})
+	}
+	return changed, g.Wait()
 }
 
 // readManifest returns the paths the previous run listed, skipping any
@@ -246,8 +224,13 @@ func writeManifest(root *os.Root, opts Options, listed map[string]bool) error {
 	for _, p := range paths {
 		b.WriteString(p + "\n")
 	}
-	if same(root, opts.Manifest, b.Bytes()) {
+	h, err := openRootDir(root, ".")
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	if h.holds(opts.Manifest, b.Bytes()) {
 		return nil
 	}
-	return writeAtomic(root, opts.Manifest, b.Bytes(), 0o644)
+	return h.write(opts.Manifest, b.Bytes(), 0o644)
 }
