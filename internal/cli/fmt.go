@@ -36,13 +36,20 @@ func runFmt(c *ucli.Context) error {
 		return usageErrorf("fmt needs at least one PATH, or - for standard input")
 	}
 	if len(paths) == 1 && paths[0] == "-" {
+		// One byte over the limit is enough to refuse it: the same
+		// size and nesting limits as a file, not a silent truncation.
 		src, err := io.ReadAll(io.LimitReader(c.App.Reader, spec.MaxFileSize+1))
 		if err != nil {
 			return err
 		}
+		p := spec.NewParser(spec.OSFS{})
+		if _, diags := p.ParseSource("<stdin>", src); diags.HasErrors() {
+			printDiagnostics(c, c.App.ErrWriter, p, diags)
+			return silentExit(ExitError)
+		}
 		out, diags := formatSource(src, "<stdin>")
 		if diags.HasErrors() {
-			printDiagnostics(c, c.App.ErrWriter, nil, diags)
+			printDiagnostics(c, c.App.ErrWriter, p, diags)
 			return silentExit(ExitError)
 		}
 		if c.Bool("check") {

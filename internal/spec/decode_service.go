@@ -75,11 +75,11 @@ func blockOnce(blocks hcl.Blocks, typ string, d *attrs) *hcl.Block {
 	return first
 }
 
-func decodeService(b *hcl.Block, ctx *hcl.EvalContext) (*Service, hcl.Diagnostics) {
+func decodeService(b *hcl.Block, ev *evaluator) (*Service, hcl.Diagnostics) {
 	s := defaultService()
 	s.Name, s.NameRange, s.DeclRange, s.File = b.Labels[0], b.LabelRanges[0], b.DefRange, b.DefRange.Filename
 	content, diags := b.Body.Content(serviceSchema)
-	d := &attrs{ctx: ctx, diags: diags}
+	d := &attrs{evaluator: ev, diags: diags}
 	a := content.Attributes
 
 	if a["image"] != nil {
@@ -133,9 +133,8 @@ func decodeEnv(a *hcl.Attribute, d *attrs) []*EnvVar {
 	// An object literal lets each diagnostic point at its own key.
 	if pairs, diags := hcl.ExprMap(a.Expr); !diags.HasErrors() {
 		for _, kv := range pairs {
-			k, diags := kv.Key.Value(d.ctx)
-			d.diags = append(d.diags, diags...)
-			if diags.HasErrors() || k.Type() != cty.String || k.IsNull() {
+			k, ok := d.eval(kv.Key, "an environment variable name")
+			if !ok || k.Type() != cty.String || k.IsNull() || !k.IsKnown() {
 				continue
 			}
 			v, ok := d.value(&hcl.Attribute{Name: "env." + k.AsString(), Expr: kv.Value}, cty.String, "environment value")

@@ -76,7 +76,12 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	ctx := evalContext(values)
+	for name, decl := range decls {
+		if decl.Sensitive {
+			values[name] = values[name].Mark(sensitive)
+		}
+	}
+	ev := evalContext(values)
 
 	st := &Stack{}
 	var stackBlock *hcl.Block
@@ -92,7 +97,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		}
 		stackBlock = b
 	}
-	st.Settings, d = decodeStack(stackBlock, ctx)
+	st.Settings, d = decodeStack(stackBlock, ev)
 	diags = append(diags, d...)
 
 	// Services decode independently: in parallel, one worker per core,
@@ -105,7 +110,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 	}
 	decoded := make([]*Service, len(svcBlocks))
 	decodeDiags := make([]hcl.Diagnostics, len(svcBlocks))
-	inParallel(len(svcBlocks), func(i int) { decoded[i], decodeDiags[i] = decodeService(svcBlocks[i], ctx) })
+	inParallel(len(svcBlocks), func(i int) { decoded[i], decodeDiags[i] = decodeService(svcBlocks[i], ev) })
 	seen := map[string]*Service{}
 	for i, svc := range decoded {
 		diags = append(diags, decodeDiags[i]...)

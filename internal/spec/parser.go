@@ -233,6 +233,28 @@ func (p *Parser) parse(name string) (f *hcl.File, usable bool, diags hcl.Diagnos
 	if err != nil {
 		return nil, false, hcl.Diagnostics{errorDiag("Cannot read file", fmt.Sprintf("%s: %s.", name, errText(err)), nil)}
 	}
+	return parseSource(name, src)
+}
+
+// ParseSource parses src read from elsewhere (fmt's standard input) under
+// the same limits as a file, and keeps it for diagnostics' snippets. The
+// file is nil when its content must not be used.
+func (p *Parser) ParseSource(name string, src []byte) (*hcl.File, hcl.Diagnostics) {
+	if len(src) > MaxFileSize {
+		return nil, hcl.Diagnostics{errorDiag("Input too large",
+			fmt.Sprintf("%s is larger than the %d KiB limit for one file.", name, MaxFileSize>>10), nil)}
+	}
+	f, usable, diags := parseSource(name, src)
+	if f != nil {
+		p.p.AddFile(name, f)
+	}
+	if !usable {
+		return nil, diags
+	}
+	return f, diags
+}
+
+func parseSource(name string, src []byte) (f *hcl.File, usable bool, diags hcl.Diagnostics) {
 	if d := checkNesting(name, src); d != nil {
 		// Keep the source for the snippet, without handing it to the
 		// HCL parser.
