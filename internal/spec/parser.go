@@ -49,6 +49,10 @@ type Parser struct {
 	p     *hclparse.Parser
 	mu    sync.Mutex // guards total while files are read in parallel
 	total int
+	// listed holds what DescriptorFiles saw of each file (lstat), so
+	// reading it needs no second lstat; the fstat after open still checks
+	// it is the same file.
+	listed map[string]fs.FileInfo
 }
 
 // NewParser returns a parser reading from fsys.
@@ -76,12 +80,16 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 	seen := map[string]bool{}
 	var files []string
 	total := int64(0)
-	add := func(name string, size int64) {
+	p.listed = map[string]fs.FileInfo{}
+	add := func(name string, info fs.FileInfo) {
 		clean := path.Clean(filepath.ToSlash(name))
 		if !seen[clean] {
 			seen[clean] = true
 			files = append(files, name)
-			total += size
+			p.listed[name] = info
+			if info != nil {
+				total += info.Size()
+			}
 		}
 	}
 	for _, arg := range paths {
@@ -103,7 +111,7 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 				diags = append(diags, d)
 				continue
 			}
-			add(name, info.Size())
+			add(name, info)
 			continue
 		}
 		entries, err := fs.ReadDir(p.fsys, name)
@@ -122,11 +130,11 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 				diags = append(diags, d)
 				continue
 			}
-			var size int64
-			if info, err := e.Info(); err == nil {
-				size = info.Size()
+			info, err := e.Info()
+			if err != nil {
+				info = nil
 			}
-			add(full, size)
+			add(full, info)
 		}
 		if found == 0 {
 			diags = append(diags, errorDiag("No descriptor files",
@@ -274,9 +282,12 @@ func parseSource(name string, src []byte) (f *hcl.File, usable bool, diags hcl.D
 // it without following a symlink, and checks with fstat that what it
 // opened is that same regular file.
 func (p *Parser) readRegular(name string) ([]byte, error) {
-	before, err := lstat(p.fsys, name)
-	if err != nil {
-		return nil, err
+	before := p.listed[name]
+	if before == nil {
+		var err error
+		if before, err = lstat(p.fsys, name); err != nil {
+			return nil, err
+		}
 	}
 	if what := fileKind(before.Mode()); what != "" {
 		return nil, fmt.Errorf("is %s; descriptor and variable files must be regular files", what)
