@@ -30,12 +30,8 @@ func loadSource(t *testing.T, src string, opts LoadOptions) (*Stack, hcl.Diagnos
 	return st, diags
 }
 
-const sensitiveStack = `
-variable "db_password" {
-  type      = string
-  sensitive = true
-}
-service "web" {
+// envService is a valid service whose env value is %s.
+const envService = `service "web" {
   image = "web:1.0.0"
   port "http" {
     container_port = 8080
@@ -44,10 +40,17 @@ service "web" {
     path = "/healthz"
   }
   env = {
-    DB_PASSWORD = %s
+    VALUE = %s
   }
 }
 `
+
+const sensitiveStack = `
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+` + envService
 
 // TestSensitiveVariablesNeverReachTheJob: a value derived from a sensitive
 // variable is refused at the expression that uses it, and the value is
@@ -97,19 +100,7 @@ const growthStack = `
 variable "s" {
   default = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 }
-service "web" {
-  image = "web:1.0.0"
-  port "http" {
-    container_port = 8080
-  }
-  health {
-    path = "/healthz"
-  }
-  env = {
-    BIG = %s
-  }
-}
-`
+` + envService
 
 // TestGrowingExpressionsRefused: expressions that multiply what they read
 // are refused at the expression, before they are evaluated (each of these
