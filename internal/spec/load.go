@@ -33,6 +33,15 @@ func inParallel(n int, f func(i int)) {
 	_ = g.Wait()
 }
 
+// releaseSyntax drops the syntax trees of the files read, keeping their
+// bytes for diagnostics' snippets: the stack holds no reference into them,
+// and a 1,000-service render needs their memory for its output.
+func (p *Parser) releaseSyntax() {
+	for name, f := range p.p.Files() {
+		p.p.AddFile(name, &hcl.File{Bytes: f.Bytes, Body: hcl.EmptyBody()})
+	}
+}
+
 // Load reads, decodes and validates the descriptors found at paths. The
 // stack is nil whenever the diagnostics hold an error; warnings may come
 // with a valid stack.
@@ -140,6 +149,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 	// skip values that failed to decode.
 	applyDefaults(st)
 	diags = append(diags, validateStack(st)...)
+	p.releaseSyntax()
 	if diags.HasErrors() {
 		return nil, diags
 	}
