@@ -69,15 +69,71 @@ func IntentionsJSON(e *consul.ServiceIntentionsConfigEntry) ([]byte, error) {
 // RoleJSON renders the JWT auth role payload.
 func RoleJSON(r *compile.VaultRole) ([]byte, error) { return marshal(r.Body) }
 
+// marshal writes v as JSON indented by two spaces, byte for byte what
+// json.Encoder with SetIndent("", "  ") writes; '<', '>' and '&' stay
+// readable in templates and Traefik rules.
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return indentJSON(make([]byte, 0, 2*buf.Len()), buf.Bytes()), nil
+}
+
+// indentJSON indents the compact JSON the encoder wrote (no whitespace
+// outside strings but the final newline) as json.Indent would: a newline
+// and the depth's indent after '{', '[' and ',' and before '}' and ']',
+// ": " after keys, "{}" and "[]" for empty ones. json.Indent validates
+// every byte with its scanner, which made indenting a third of writing a
+// job's JSON; valid input needs no such care. TestIndentJSON compares them.
+func indentJSON(dst, src []byte) []byte {
+	depth := 0
+	open := false // just after '{' or '[': the newline waits for the next byte
+	newline := func(d int) {
+		dst = append(dst, '\n')
+		for i := 0; i < d; i++ {
+			dst = append(dst, ' ', ' ')
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if open && c != '}' && c != ']' {
+			newline(depth)
+		}
+		open = false
+		switch c {
+		case '"':
+			// Copy the string through its closing quote.
+			j := i + 1
+			for ; j < len(src) && src[j] != '"'; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+		case '{', '[':
+			dst = append(dst, c)
+			depth++
+			open = true
+		case '}', ']':
+			depth--
+			if src[i-1] != '{' && src[i-1] != '[' {
+				newline(depth)
+			}
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline(depth)
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // File is one rendered artifact (the type kube's manifests share).

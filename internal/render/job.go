@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"sort"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -11,15 +9,7 @@ import (
 // JobJSON renders the job as the body of Nomad's job register API
 // (PUT /v1/jobs), which `nomad job run -json` also reads.
 func JobJSON(job *nomad.Job) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	// Keep '<', '>' and '&' readable in templates and Traefik rules.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct{ Job *nomad.Job }{job}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return marshal(struct{ Job *nomad.Job }{job})
 }
 
 // JobHCL renders the job as a Nomad HCL2 jobspec. It covers the fields
