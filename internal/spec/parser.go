@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"golang.org/x/sys/unix"
 )
 
 // OSFS is an fs.FS over the operating system's files that accepts the paths
@@ -49,10 +50,18 @@ type Parser struct {
 	p     *hclparse.Parser
 	mu    sync.Mutex // guards total while files are read in parallel
 	total int
-	// listed holds what DescriptorFiles saw of each file (lstat), so
-	// reading it needs no second lstat; the fstat after open still checks
-	// it is the same file.
-	listed map[string]fs.FileInfo
+	// listed holds what DescriptorFiles saw of each file, so reading it
+	// needs no second look before the open; the fstat after the open
+	// checks it is still a regular file.
+	listed map[string]listing
+}
+
+// listing is what the listing says of a file: its type (from the
+// directory entry or lstat) and, for a file named on the command line,
+// its lstat (nil for directory entries).
+type listing struct {
+	mode fs.FileMode
+	info fs.FileInfo
 }
 
 // NewParser returns a parser reading from fsys.
@@ -80,15 +89,15 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 	seen := map[string]bool{}
 	var files []string
 	total := int64(0)
-	p.listed = map[string]fs.FileInfo{}
-	add := func(name string, info fs.FileInfo) {
+	p.listed = map[string]listing{}
+	add := func(name string, l listing) {
 		clean := path.Clean(filepath.ToSlash(name))
 		if !seen[clean] {
 			seen[clean] = true
 			files = append(files, name)
-			p.listed[name] = info
-			if info != nil {
-				total += info.Size()
+			p.listed[name] = l
+			if l.info != nil {
+				total += l.info.Size()
 			}
 		}
 	}
@@ -111,7 +120,7 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 				diags = append(diags, d)
 				continue
 			}
-			add(name, info)
+			add(name, listing{info.Mode(), info})
 			continue
 		}
 		entries, err := fs.ReadDir(p.fsys, name)
@@ -130,11 +139,9 @@ func (p *Parser) DescriptorFiles(paths []string) ([]string, hcl.Diagnostics) {
 				diags = append(diags, d)
 				continue
 			}
-			info, err := e.Info()
-			if err != nil {
-				info = nil
-			}
-			add(full, info)
+			// The entry's type comes with the listing (no lstat per file);
+			// sizes are counted as the files are read.
+			add(full, listing{mode: e.Type()})
 		}
 		if found == 0 {
 			diags = append(diags, errorDiag("No descriptor files",
@@ -282,20 +289,99 @@ func parseSource(name string, src []byte) (f *hcl.File, usable bool, diags hcl.D
 // it without following a symlink, and checks with fstat that what it
 // opened is that same regular file.
 func (p *Parser) readRegular(name string) ([]byte, error) {
-	before := p.listed[name]
-	if before == nil {
-		var err error
-		if before, err = lstat(p.fsys, name); err != nil {
+	l, ok := p.listed[name]
+	if !ok {
+		info, err := lstat(p.fsys, name)
+		if err != nil {
 			return nil, err
 		}
+		l = listing{info.Mode(), info}
 	}
-	if what := fileKind(before.Mode()); what != "" {
+	if what := fileKind(l.mode); what != "" {
 		return nil, fmt.Errorf("is %s; descriptor and variable files must be regular files", what)
 	}
-	if before.Size() > MaxFileSize {
-		return nil, fmt.Errorf("larger than the %d KiB limit for one file", MaxFileSize>>10)
+	if l.info != nil && l.info.Size() > MaxFileSize {
+		return nil, errTooLarge
 	}
-	f, err := p.fsys.Open(name)
+	var src []byte
+	var err error
+	if r, ok := p.fsys.(regularReader); ok {
+		src, err = r.ReadRegular(name, l.info)
+	} else {
+		src, err = readOpened(p.fsys, name, l.info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.total += len(src)
+	over := p.total > MaxTotalSize
+	p.mu.Unlock()
+	if over {
+		return nil, fmt.Errorf("the files read so far exceed the %d MiB limit for one load", MaxTotalSize>>20)
+	}
+	return src, nil
+}
+
+var (
+	errTooLarge = fmt.Errorf("larger than the %d KiB limit for one file", MaxFileSize>>10)
+	errChanged  = errors.New("changed while being opened; descriptor and variable files must be regular files")
+)
+
+// regularReader is implemented by file systems that read a regular file
+// more directly than fs.FS allows (OSFS).
+type regularReader interface {
+	// ReadRegular reads name, which must still be a regular file (and the
+	// one want describes, when given), of at most MaxFileSize bytes.
+	ReadRegular(name string, want fs.FileInfo) ([]byte, error)
+}
+
+// ReadRegular opens name without following a symlink and without blocking
+// (O_NOFOLLOW|O_NONBLOCK), checks with fstat that it is a regular file
+// (the same one as want, when given) within the size limit, and reads it:
+// four system calls, no os.File.
+func (OSFS) ReadRegular(name string, want fs.FileInfo) ([]byte, error) {
+	fd, err := unix.Open(filepath.FromSlash(name), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, errChanged
+	}
+	if want != nil {
+		if ws, ok := want.Sys().(*syscall.Stat_t); ok && (uint64(ws.Dev) != uint64(st.Dev) || ws.Ino != st.Ino) {
+			return nil, errChanged
+		}
+	}
+	if st.Size > MaxFileSize {
+		return nil, errTooLarge
+	}
+	buf := make([]byte, st.Size)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], nil
+}
+
+// readOpened is readRegular's path for other file systems (tests' maps).
+func readOpened(fsys fs.FS, name string, want fs.FileInfo) ([]byte, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -304,34 +390,17 @@ func (p *Parser) readRegular(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !info.Mode().IsRegular() || !sameFile(before, info) {
-		return nil, errors.New("changed while being opened; descriptor and variable files must be regular files")
+	if !info.Mode().IsRegular() || (want != nil && !sameFile(want, info)) {
+		return nil, errChanged
 	}
-	buf := make([]byte, 0, min(info.Size(), MaxFileSize)+1)
-	for {
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > MaxFileSize {
-			return nil, fmt.Errorf("larger than the %d KiB limit for one file", MaxFileSize>>10)
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) { // grew since fstat
-			buf = append(buf, 0)[:len(buf)]
-		}
+	if info.Size() > MaxFileSize {
+		return nil, errTooLarge
 	}
-	p.mu.Lock()
-	p.total += len(buf)
-	over := p.total > MaxTotalSize
-	p.mu.Unlock()
-	if over {
-		return nil, fmt.Errorf("the files read so far exceed the %d MiB limit for one load", MaxTotalSize>>20)
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err == nil && len(src) > MaxFileSize {
+		err = errTooLarge
 	}
-	return buf, nil
+	return src, err
 }
 
 // sameFile compares device and inode when both infos come from the
