@@ -21,7 +21,7 @@ func files(kv ...string) []artifact.File {
 	return out
 }
 
-func sync(t *testing.T, dir string, fs []artifact.File, o Options) Result {
+func syncDir(t *testing.T, dir string, fs []artifact.File, o Options) Result {
 	t.Helper()
 	res, err := Sync(dir, fs, o)
 	if err != nil {
@@ -67,7 +67,7 @@ func read(t *testing.T, p string) string {
 func TestSyncWritesOnlyChanges(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	first := files("a/job.hcl", "a1", "a/job.json", "a2", "b/job.hcl", "b1")
-	res := sync(t, dir, first, opts)
+	res := syncDir(t, dir, first, opts)
 	if !reflect.DeepEqual(res.Written, []string{"a/job.hcl", "a/job.json", "b/job.hcl"}) || len(res.Unchanged) != 0 {
 		t.Fatalf("first sync: %+v", res)
 	}
@@ -78,7 +78,7 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 	// Nothing changed: nothing is written, no mtime moves (the manifest's
 	// neither).
 	old := age(t, dir)
-	res = sync(t, dir, first, opts)
+	res = syncDir(t, dir, first, opts)
 	if len(res.Written) != 0 || len(res.Unchanged) != 3 {
 		t.Fatalf("unchanged sync: %+v", res)
 	}
@@ -89,7 +89,7 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 	}
 
 	// One file changes: only it is written.
-	res = sync(t, dir, files("a/job.hcl", "a1", "a/job.json", "a2-changed", "b/job.hcl", "b1"), opts)
+	res = syncDir(t, dir, files("a/job.hcl", "a1", "a/job.json", "a2-changed", "b/job.hcl", "b1"), opts)
 	if !reflect.DeepEqual(res.Written, []string{"a/job.json"}) {
 		t.Fatalf("one change: %+v", res)
 	}
@@ -100,7 +100,7 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 
 func TestSyncRemovesOnlyItsOwnFiles(t *testing.T) {
 	dir := t.TempDir()
-	sync(t, dir, files("a/job.hcl", "a", "b/job.hcl", "b", "c/job.hcl", "c"), opts)
+	syncDir(t, dir, files("a/job.hcl", "a", "b/job.hcl", "b", "c/job.hcl", "c"), opts)
 	// Files stackctl did not write: beside the output, inside a service
 	// directory that goes away.
 	mine := map[string]string{"notes.txt": "keep", "c/README": "keep"}
@@ -109,7 +109,7 @@ func TestSyncRemovesOnlyItsOwnFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res := sync(t, dir, files("a/job.hcl", "a"), opts)
+	res := syncDir(t, dir, files("a/job.hcl", "a"), opts)
 	if !reflect.DeepEqual(res.Removed, []string{"b/job.hcl", "c/job.hcl"}) {
 		t.Fatalf("removed %v", res.Removed)
 	}
@@ -134,7 +134,7 @@ func TestSyncWithoutManifestRemovesNothing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "old/job.hcl"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := sync(t, dir, files("a/job.hcl", "a"), opts)
+	res := syncDir(t, dir, files("a/job.hcl", "a"), opts)
 	if len(res.Removed) != 0 || read(t, filepath.Join(dir, "old/job.hcl")) != "x" {
 		t.Fatalf("a directory without a manifest lost files: %+v", res)
 	}
@@ -142,10 +142,10 @@ func TestSyncWithoutManifestRemovesNothing(t *testing.T) {
 
 func TestSyncWithoutPruneKeepsTheRest(t *testing.T) {
 	dir := t.TempDir()
-	sync(t, dir, files("a/job.hcl", "a", "b/job.hcl", "b"), opts)
+	syncDir(t, dir, files("a/job.hcl", "a", "b/job.hcl", "b"), opts)
 	partial := opts
 	partial.Prune = false
-	res := sync(t, dir, files("a/job.hcl", "a2"), partial)
+	res := syncDir(t, dir, files("a/job.hcl", "a2"), partial)
 	if len(res.Removed) != 0 || read(t, filepath.Join(dir, "b/job.hcl")) != "b" {
 		t.Fatalf("a partial sync removed files: %+v", res)
 	}
@@ -163,7 +163,7 @@ func TestSyncStaysInside(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sync(t, dir, files("a/job.hcl", "a"), opts)
+	syncDir(t, dir, files("a/job.hcl", "a"), opts)
 	if err := os.WriteFile(filepath.Join(dir, ".manifest"), []byte("../precious\n"+outside+"\nlink/precious\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
