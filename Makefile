@@ -31,8 +31,11 @@ fuzz: ## Short runs of every fuzz target (FUZZTIME executions each)
 	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/compile
 	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/cli
 	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZIMPORT) -fuzzminimizetime $(FUZZMIN) ./internal/composeimport
+	$(GO) test -run '^$$' -fuzz '^FuzzExprBound$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/spec
+	$(GO) test -run '^$$' -fuzz '^FuzzHCLText$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
+	$(GO) test -run '^$$' -fuzz '^FuzzIndentJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
 
-bench: ## Benchmarks: validate+compile of 100 and 1,000 services
+bench: ## Benchmarks of load, compile and render at 100, 1,000 and 10,000 services (make bench-render: whole process)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/compile
 
 fmt: ## Format Go code and the example descriptors

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/outdir"
 	"github.com/stackctl/stackctl/internal/spec"
 )
 
@@ -36,13 +36,20 @@ func runFmt(c *ucli.Context) error {
 		return usageErrorf("fmt needs at least one PATH, or - for standard input")
 	}
 	if len(paths) == 1 && paths[0] == "-" {
+		// One byte over the limit is enough to refuse it: the same
+		// size and nesting limits as a file, not a silent truncation.
 		src, err := io.ReadAll(io.LimitReader(c.App.Reader, spec.MaxFileSize+1))
 		if err != nil {
 			return err
 		}
+		p := spec.NewParser(spec.OSFS{})
+		if _, diags := p.ParseSource("<stdin>", src); diags.HasErrors() {
+			printDiagnostics(c, c.App.ErrWriter, p, diags)
+			return silentExit(ExitError)
+		}
 		out, diags := formatSource(src, "<stdin>")
 		if diags.HasErrors() {
-			printDiagnostics(c, c.App.ErrWriter, nil, diags)
+			printDiagnostics(c, c.App.ErrWriter, p, diags)
 			return silentExit(ExitError)
 		}
 		if c.Bool("check") {
@@ -80,7 +87,7 @@ func runFmt(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := render.WriteFileAtomic(name, out, info.Mode().Perm()); err != nil {
+		if err := outdir.WriteFile(name, out, info.Mode().Perm()); err != nil {
 			return err
 		}
 	}

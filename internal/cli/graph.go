@@ -9,7 +9,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/graph"
-	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 func graphCommand() *ucli.Command {
@@ -79,5 +79,5 @@ func runGraph(c *ucli.Context) error {
 		_, err = c.App.Writer.Write(buf.Bytes())
 		return err
 	}
-	return render.WriteFileAtomic(out, buf.Bytes(), 0o644)
+	return outdir.WriteFile(out, buf.Bytes(), 0o644)
 }

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"path/filepath"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/kube"
+	"github.com/stackctl/stackctl/internal/outdir"
 	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
 )
@@ -21,9 +24,13 @@ func renderCommand() *ucli.Command {
 		Description: `Without -o, prints the artifacts of the chosen format to stdout, each after a
 "# Source: <service>/<file>" line. With -o DIR, writes per service
 DIR/<service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json
-(Nomad >= 1.7) and intentions.hcl, each atomically.
+(Nomad >= 1.7) and intentions.hcl, each atomically, and only when its bytes
+changed: a second render of an unchanged stack writes nothing. DIR/` + nomadManifest + `
+lists what stackctl wrote; files it listed that are no longer generated (a
+removed service) are deleted, other files in DIR never are.
 --target kubernetes renders the same stack as Kubernetes manifests instead:
-DIR/<service>/kubernetes.yaml and DIR/_shared/kubernetes.yaml (docs/comparison.md).`,
+DIR/<service>/kubernetes.yaml and DIR/_shared/kubernetes.yaml (docs/comparison.md),
+listed in DIR/` + kubeManifest + `.`,
 		Flags: append(varFlags(),
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write files under `DIR` instead of printing"},
 			&ucli.StringFlag{Name: "format", Value: "hcl", Usage: "what to print without -o: `hcl` or json"},
@@ -84,20 +91,20 @@ func runRender(c *ucli.Context) error {
 	return emit(c, compile.Compile(st), format)
 }
 
+// The manifests that mark a directory as render's output, one per target
+// so both can share a directory without pruning each other's files.
+const (
+	nomadManifest = ".stackctl-render"
+	kubeManifest  = ".stackctl-render-kubernetes"
+)
+
 func emit(c *ucli.Context, bundle *compile.Bundle, format string) error {
 	files, err := render.Files(bundle)
 	if err != nil {
 		return err
 	}
 	if dir := c.String("output"); dir != "" {
-		for _, f := range files {
-			path := filepath.Join(dir, filepath.FromSlash(f.Path))
-			if err := render.WriteFileAtomic(path, f.Content, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", path)
-		}
-		return nil
+		return writeOutput(c, dir, files, nomadManifest)
 	}
 	first := true
 	for _, f := range files {
@@ -135,14 +142,7 @@ func emitKubernetes(c *ucli.Context, st *spec.Stack) error {
 		files = keep
 	}
 	if dir := c.String("output"); dir != "" {
-		for _, f := range files {
-			path := filepath.Join(dir, filepath.FromSlash(f.Path))
-			if err := render.WriteFileAtomic(path, f.Content, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", path)
-		}
-		return nil
+		return writeOutput(c, dir, files, kubeManifest)
 	}
 	for i, f := range files {
 		if i > 0 {
@@ -154,4 +154,29 @@ func emitKubernetes(c *ucli.Context, st *spec.Stack) error {
 		}
 	}
 	return nil
+}
+
+// writeOutput brings dir up to date with files and says what changed: a
+// line per file written or removed, then a count. Pruning is left out with
+// --service, whose files are a subset of the stack's.
+func writeOutput(c *ucli.Context, dir string, files []artifact.File, manifest string) error {
+	res, err := outdir.Sync(dir, files, outdir.Options{
+		Manifest: manifest,
+		Prune:    len(c.StringSlice("service")) == 0,
+		Header:   "Files written by `stackctl render`; the next render may replace or remove them. Other files here are left alone.",
+	})
+	w := bufio.NewWriter(c.App.Writer)
+	for _, p := range res.Written {
+		fmt.Fprintf(w, "wrote %s\n", filepath.Join(dir, filepath.FromSlash(p)))
+	}
+	for _, p := range res.Removed {
+		fmt.Fprintf(w, "removed %s\n", filepath.Join(dir, filepath.FromSlash(p)))
+	}
+	if err == nil {
+		fmt.Fprintf(w, "%s: %d written, %d unchanged, %d removed\n", dir, len(res.Written), len(res.Unchanged), len(res.Removed))
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }

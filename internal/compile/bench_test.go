@@ -2,80 +2,75 @@ package compile_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/stackgen"
 )
 
-// generatedStack writes n services in files of 50, each with the features
-// that cost the most to check: upstreams, secrets, exposure, autoscaling.
+// The pieces of `stackctl render -o` at 100, 1,000 and 10,000 services in
+// the one-file-per-service layout: load (read, parse, decode, validate),
+// compile, and render to bytes. Writing the files is measured in
+// internal/outdir; the whole process in bench/render.sh.
+
+var benchSizes = []int{100, 1000, 10000}
+
 func generatedStack(n int) fstest.MapFS {
 	fsys := fstest.MapFS{}
-	var b strings.Builder
-	b.WriteString("stack {\n  domain = \"bench.example.com\"\n  sidecar { kind = \"builtin\" }\n}\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, `
-service "svc-%[1]d" {
-  image    = "registry.example.com/svc-%[1]d:1.0.%[1]d"
-  replicas = 2
-  port "http" {
-    container_port = 8080
-  }
-  resources {
-    cpu    = 100
-    memory = 64
-  }
-  health {
-    path = "/healthz"
-  }
-  env = {
-    SERVICE_NAME = "svc-%[1]d"
-    LOG_LEVEL    = "info"
-  }
-  secret "DB_PASSWORD" {
-    path = "bench/svc-%[1]d"
-    key  = "password"
-  }
-  upstream "svc-%[2]d" {
-    local_port = 9001
-  }
-  expose "public" {
-    path_prefix = "/svc-%[1]d"
-  }
-  autoscale {
-    min         = 1
-    max         = 5
-    cpu_percent = 70
-  }
-}
-`, i, (i+1)%n)
-		if (i+1)%50 == 0 || i == n-1 {
-			fsys[fmt.Sprintf("stack/part-%04d.hcl", i/50)] = &fstest.MapFile{Data: []byte(b.String())}
-			b.Reset()
-		}
+	for name, data := range stackgen.Files(n) {
+		fsys["stack/"+name] = &fstest.MapFile{Data: data}
 	}
 	return fsys
 }
 
-func benchmarkPipeline(b *testing.B, n int) {
-	fsys := generatedStack(n)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		st, diags := spec.NewParser(fsys).Load([]string{"stack"}, spec.LoadOptions{})
-		if diags.HasErrors() {
-			b.Fatal(diags.Error())
-		}
-		if got := len(compile.Compile(st).Services); got != n {
-			b.Fatalf("%d services compiled, want %d", got, n)
-		}
+func load(b *testing.B, fsys fstest.MapFS, n int) *spec.Stack {
+	st, diags := spec.NewParser(fsys).Load([]string{"stack"}, spec.LoadOptions{})
+	if diags.HasErrors() {
+		b.Fatal(diags.Error())
+	}
+	if len(st.Services) != n {
+		b.Fatalf("%d services loaded, want %d", len(st.Services), n)
+	}
+	return st
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range benchSizes {
+		fsys := generatedStack(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				load(b, fsys, n)
+			}
+		})
 	}
 }
 
-// BenchmarkValidateCompile measures parse+validate+compile; the 100 and
-// 1000 cases show whether cost grows linearly with the number of services.
-func BenchmarkValidateCompile100(b *testing.B)  { benchmarkPipeline(b, 100) }
-func BenchmarkValidateCompile1000(b *testing.B) { benchmarkPipeline(b, 1000) }
+func BenchmarkCompile(b *testing.B) {
+	for _, n := range benchSizes {
+		st := load(b, generatedStack(n), n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				compile.Compile(st)
+			}
+		})
+	}
+}
+
+func BenchmarkRenderFiles(b *testing.B) {
+	for _, n := range benchSizes {
+		bundle := compile.Compile(load(b, generatedStack(n), n))
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := render.Files(bundle); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -11,7 +11,7 @@ import (
 // Compile builds the bundle for a validated stack.
 func Compile(st *spec.Stack) *Bundle {
 	b := &Bundle{Settings: st.Settings}
-	callers := callersByService(st)
+	callers := st.Callers()
 	for _, s := range st.Services {
 		out := &Service{Name: s.Name, Job: Job(st.Settings, s)}
 		if len(s.Secrets) > 0 {
@@ -29,20 +29,6 @@ func Compile(st *spec.Stack) *Bundle {
 		b.Services = append(b.Services, out)
 	}
 	return b
-}
-
-// callersByService inverts the upstream graph: who may call each service.
-func callersByService(st *spec.Stack) map[string][]string {
-	callers := map[string][]string{}
-	for _, s := range st.Services {
-		for _, u := range s.Upstreams {
-			callers[u.Service] = append(callers[u.Service], s.Name)
-		}
-	}
-	for _, c := range callers {
-		sort.Strings(c)
-	}
-	return callers
 }
 
 // TraefikService is the Consul name Traefik's Connect-aware catalog provider

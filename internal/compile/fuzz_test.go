@@ -28,6 +28,14 @@ func FuzzPipeline(f *testing.F) {
 		f.Add(src, []byte("replicas = 2\n"))
 	}
 	f.Add([]byte(`service "a" { image = "a:1" port "p" { container_port = 1 } }`), []byte(""))
+	// Expressions that multiply their input (refused before evaluation).
+	f.Add([]byte(`variable "s" { default = "0123456789abcdef" }
+service "a" {
+  image = "a:1"
+  env = { X = replace(replace(var.s, "", var.s), "", replace(var.s, "", var.s)) }
+  args = [for a in split("", replace(var.s, "", var.s)) : join("", [for b in split("", var.s) : var.s])]
+  port "p" { container_port = 1 }
+}`), []byte(""))
 	f.Fuzz(func(t *testing.T, src, vars []byte) {
 		// A stall is a failure too: run the input under a watchdog so the
 		// fuzzer records it instead of timing out without a reproducer.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // Compose images: docker-compose.dev.yml names official images by default
@@ -88,7 +90,7 @@ func BuildComposeImages(ctx context.Context, in *Installer, workDir, envFile str
 	if err := os.MkdirAll(filepath.Dir(envFile), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(envFile, []byte(ComposeEnv()), 0o644)
+	return outdir.WriteFile(envFile, []byte(ComposeEnv()), 0o644)
 }
 
 func buildComposeBase(ctx context.Context, workDir string, out io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // Consul runs in dev mode (one in-memory server) with ACLs on and
@@ -57,7 +58,7 @@ ports {
   dns      = %d
 }
 `, bridgeGateway, managementToken, p.ConsulHTTP, p.ConsulGRPC, p.ConsulGRPCTLS, p.ConsulServer, p.ConsulSerfLAN, p.ConsulDNS)
-	return writeFileAtomic(st.consulConfigPath(), []byte(conf), 0o600)
+	return outdir.WriteFile(st.consulConfigPath(), []byte(conf), 0o600)
 }
 
 // startConsul writes the config with a fresh management token and starts

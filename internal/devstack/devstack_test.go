@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 func TestPortsValidate(t *testing.T) {
@@ -302,7 +304,7 @@ func TestPinnedAgentsVersionPatterns(t *testing.T) {
 func TestWriteFileAtomicReplaces(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sub", "f")
 	for _, s := range []string{"first", "2"} {
-		if err := writeFileAtomic(p, []byte(s), 0o644); err != nil {
+		if err := outdir.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

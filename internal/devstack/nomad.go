@@ -10,6 +10,7 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // Nomad runs as one server and client (no dev flags) with ACLs on: the
@@ -112,7 +113,7 @@ telemetry {
 `, st.nomadDataDir(), p.NomadHTTP, p.NomadRPC, p.NomadSerf,
 		st.Iface, cniPath, bridgeName, bridgeSubnet, PauseImage.Tag,
 		p.ConsulHTTP, p.ConsulGRPC, consulToken, st.VaultAddr(), vaultToken)
-	return writeFileAtomic(st.nomadConfigPath(), []byte(conf), 0o600)
+	return outdir.WriteFile(st.nomadConfigPath(), []byte(conf), 0o600)
 }
 
 func (st *State) startNomad(consulToken, vaultToken string) error {

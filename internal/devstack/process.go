@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // Proc identifies a process we started. The start time (in clock ticks
@@ -126,7 +128,7 @@ func readPID(path string) int {
 }
 
 func writePID(path string, pid int) error {
-	return writeFileAtomic(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	return outdir.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
 }
 
 // permanentError stops waitFor early.

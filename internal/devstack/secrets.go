@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // The stack's credentials live in one 0700 directory of 0600 files, never
@@ -54,7 +56,7 @@ func (s *State) writeSecret(name, value string) error {
 	if err := os.Chmod(s.secretsDir(), 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.secretsDir(), name), []byte(value+"\n"), 0o600)
+	return outdir.WriteFile(filepath.Join(s.secretsDir(), name), []byte(value+"\n"), 0o600)
 }
 
 // Admin returns the bootstrap credentials: Nomad's and Consul's management

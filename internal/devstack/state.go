@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // State is what `dev up` records in <state dir>/stack.json: enough for
@@ -64,7 +66,7 @@ func (s *State) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o600)
+	return outdir.WriteFile(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o600)
 }
 
 // Running lists the recorded agent processes that are still alive.

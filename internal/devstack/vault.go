@@ -10,6 +10,7 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+	"github.com/stackctl/stackctl/internal/outdir"
 )
 
 // Vault runs as a real server, not in dev mode: dev mode prints its root
@@ -36,7 +37,7 @@ disable_mlock = true
 ui            = false
 log_level     = "info"
 `, st.Ports.Vault, st.Ports.Vault+1, st.VaultAddr(), st.Ports.Vault+1)
-	return writeFileAtomic(st.vaultConfigPath(), []byte(conf), 0o600)
+	return outdir.WriteFile(st.vaultConfigPath(), []byte(conf), 0o600)
 }
 
 func (st *State) startVault() error {

@@ -7,7 +7,9 @@ import (
 )
 
 // TestKubeIsPure keeps the Kubernetes renderer, like the compiler, free of
-// I/O, clocks and randomness (k8s.io/api types only, no client-go).
+// I/O, clocks and randomness (k8s.io/api types only, no client-go), and
+// independent of the Nomad side's writer.
 func TestKubeIsPure(t *testing.T) {
-	testkit.Pure(t, "k8s.io/client-go/kubernetes", "k8s.io/client-go/rest")
+	testkit.Pure(t, "k8s.io/client-go/kubernetes", "k8s.io/client-go/rest",
+		"github.com/stackctl/stackctl/internal/render", "github.com/stackctl/stackctl/internal/outdir")
 }

@@ -14,8 +14,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/kube"
-	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
 	"github.com/stackctl/stackctl/internal/testkit"
 )
@@ -41,7 +41,7 @@ func load(t testing.TB, paths ...string) *spec.Stack {
 	return st
 }
 
-func renderStack(t testing.TB, paths ...string) []render.File {
+func renderStack(t testing.TB, paths ...string) []artifact.File {
 	t.Helper()
 	files, err := kube.Render(load(t, paths...))
 	if err != nil {
@@ -78,7 +78,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 // objects splits a rendered file into documents keyed by "Kind/name".
-func objects(t *testing.T, files []render.File, path string) map[string][]byte {
+func objects(t *testing.T, files []artifact.File, path string) map[string][]byte {
 	t.Helper()
 	for _, f := range files {
 		if f.Path != path {

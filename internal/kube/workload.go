@@ -300,5 +300,3 @@ func seconds(d time.Duration) int32 {
 func atLeastOne(n int32) int32 { return max(n, 1) }
 
 func ptr[T any](v T) *T { return &v }
-
-func sortStrings(s []string) { sort.Strings(s) }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
+	"runtime"
 
 	consul "github.com/hashicorp/consul/api"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/compile"
 )
 
@@ -23,45 +23,43 @@ func Header(what, service string) string {
 // PolicyHCL renders a Vault ACL policy. Its first line is the ownership
 // marker (compile.PolicyOwner reads it back); Vault keeps comments.
 func PolicyHCL(p *compile.VaultPolicy, service string) []byte {
-	f := hclwrite.NewEmptyFile()
+	t := &hclText{buf: []byte(p.PolicyMarker() + Header(fmt.Sprintf("Vault policy %q", p.Name), service))}
 	for i, r := range p.Rules {
 		if i > 0 {
-			f.Body().AppendNewline()
+			t.blank()
 		}
-		b := f.Body().AppendNewBlock("path", []string{r.Path}).Body()
-		setList(b, "capabilities", r.Capabilities)
+		t.block("path", r.Path)
+		t.strings("capabilities", r.Capabilities)
+		t.end()
 	}
-	return append([]byte(p.PolicyMarker()+Header(fmt.Sprintf("Vault policy %q", p.Name), service)), hclwrite.Format(f.Bytes())...)
+	return t.bytes()
 }
 
 // IntentionsHCL renders a service-intentions config entry in the format
 // `consul config write` reads.
 func IntentionsHCL(e *consul.ServiceIntentionsConfigEntry) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Kind = %s\nName = %s\n", quote(e.Kind), quote(e.Name))
+	t := &hclText{buf: []byte(Header("Consul intentions", e.Name))}
+	t.str("Kind", e.Kind)
+	t.str("Name", e.Name)
 	if len(e.Meta) > 0 {
-		b.WriteString("\nMeta = {\n")
-		keys := make([]string, 0, len(e.Meta))
-		for k := range e.Meta {
-			keys = append(keys, k)
+		t.blank()
+		t.open("Meta = {")
+		for _, k := range sortedKeys(e.Meta) {
+			t.str(string(appendQuoted(nil, k)), e.Meta[k])
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "%s = %s\n", quote(k), quote(e.Meta[k]))
-		}
-		b.WriteString("}\n")
+		t.close("}")
 	}
-	b.WriteString("\nSources = [\n")
+	t.blank()
+	t.open("Sources = [")
 	for _, s := range e.Sources {
-		fmt.Fprintf(&b, "{\nName = %s\nAction = %s\nType = %s\n},\n", quote(s.Name), quote(string(s.Action)), quote(string(s.Type)))
+		t.open("{")
+		t.str("Name", s.Name)
+		t.str("Action", string(s.Action))
+		t.str("Type", string(s.Type))
+		t.close("},")
 	}
-	b.WriteString("]\n")
-	return append([]byte(Header("Consul intentions", e.Name)), hclwrite.Format([]byte(b.String()))...)
-}
-
-// quote writes an HCL string literal.
-func quote(s string) string {
-	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
+	t.close("]")
+	return t.bytes()
 }
 
 // IntentionsJSON renders the entry as the body of Consul's PUT /v1/config.
@@ -72,48 +70,123 @@ func IntentionsJSON(e *consul.ServiceIntentionsConfigEntry) ([]byte, error) {
 // RoleJSON renders the JWT auth role payload.
 func RoleJSON(r *compile.VaultRole) ([]byte, error) { return marshal(r.Body) }
 
+// marshal writes v as JSON indented by two spaces, byte for byte what
+// json.Encoder with SetIndent("", "  ") writes; '<', '>' and '&' stay
+// readable in templates and Traefik rules.
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return indentJSON(make([]byte, 0, 2*buf.Len()), buf.Bytes()), nil
 }
 
-// File is one rendered artifact.
-type File struct {
-	Path    string // slash-separated, relative to the output directory
-	Content []byte
+// indentJSON indents the compact JSON the encoder wrote (no whitespace
+// outside strings but the final newline) as json.Indent would: a newline
+// and the depth's indent after '{', '[' and ',' and before '}' and ']',
+// ": " after keys, "{}" and "[]" for empty ones. json.Indent validates
+// every byte with its scanner, which made indenting a third of writing a
+// job's JSON; valid input needs no such care. TestIndentJSON compares them.
+func indentJSON(dst, src []byte) []byte {
+	depth := 0
+	open := false // just after '{' or '[': the newline waits for the next byte
+	newline := func(d int) {
+		dst = append(dst, '\n')
+		for i := 0; i < d; i++ {
+			dst = append(dst, ' ', ' ')
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if open && c != '}' && c != ']' {
+			newline(depth)
+		}
+		open = false
+		switch c {
+		case '"':
+			// Copy the string through its closing quote.
+			j := i + 1
+			for ; j < len(src) && src[j] != '"'; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+		case '{', '[':
+			dst = append(dst, c)
+			depth++
+			open = true
+		case '}', ']':
+			depth--
+			if src[i-1] != '{' && src[i-1] != '[' {
+				newline(depth)
+			}
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline(depth)
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
+
+// File is one rendered artifact (the type kube's manifests share).
+type File = artifact.File
 
 // Files renders every artifact of the bundle, in a stable order:
 // <service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json,
-// intentions.hcl.
+// intentions.hcl. Services render in parallel, one worker per core.
 func Files(b *compile.Bundle) ([]File, error) {
-	var out []File
-	for _, s := range b.Services {
-		out = append(out, File{s.Name + "/job.nomad.hcl", JobHCL(s.Job, Header("Nomad job", s.Name))})
-		js, err := JobJSON(s.Job)
+	per := make([][]File, len(b.Services))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range b.Services {
+		g.Go(func() (err error) {
+			per[i], err = serviceFiles(s)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, fs := range per {
+		n += len(fs)
+	}
+	out := make([]File, 0, n)
+	for _, fs := range per {
+		out = append(out, fs...)
+	}
+	return out, nil
+}
+
+func serviceFiles(s *compile.Service) ([]File, error) {
+	out := make([]File, 0, 5)
+	out = append(out, File{Path: s.Name + "/job.nomad.hcl", Content: JobHCL(s.Job, Header("Nomad job", s.Name))})
+	js, err := JobJSON(s.Job)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	out = append(out, File{Path: s.Name + "/job.json", Content: js})
+	if s.VaultPolicy != nil {
+		out = append(out, File{Path: s.Name + "/vault-policy.hcl", Content: PolicyHCL(s.VaultPolicy, s.Name)})
+	}
+	if s.VaultRole != nil {
+		rj, err := RoleJSON(s.VaultRole)
 		if err != nil {
 			return nil, fmt.Errorf("service %s: %w", s.Name, err)
 		}
-		out = append(out, File{s.Name + "/job.json", js})
-		if s.VaultPolicy != nil {
-			out = append(out, File{s.Name + "/vault-policy.hcl", PolicyHCL(s.VaultPolicy, s.Name)})
-		}
-		if s.VaultRole != nil {
-			rj, err := RoleJSON(s.VaultRole)
-			if err != nil {
-				return nil, fmt.Errorf("service %s: %w", s.Name, err)
-			}
-			out = append(out, File{s.Name + "/vault-role.json", rj})
-		}
-		if s.Intentions != nil {
-			out = append(out, File{s.Name + "/intentions.hcl", IntentionsHCL(s.Intentions)})
-		}
+		out = append(out, File{Path: s.Name + "/vault-role.json", Content: rj})
+	}
+	if s.Intentions != nil {
+		out = append(out, File{Path: s.Name + "/intentions.hcl", Content: IntentionsHCL(s.Intentions)})
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -47,10 +48,10 @@ func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.F
 		return code + s + ansiReset
 	}
 	if r := d.Subject; r != nil {
-		fmt.Fprintf(w, "%s: ", paint(ansiBold, fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)))
+		fmt.Fprintf(w, "%s: ", paint(ansiBold, fmt.Sprintf("%s:%d:%d", escapeControl(r.Filename), r.Start.Line, r.Start.Column)))
 	}
-	fmt.Fprintf(w, "%s: %s\n", paint(col, sev), paint(ansiBold, d.Summary))
-	if r := d.Subject; r != nil {
+	fmt.Fprintf(w, "%s: %s\n", paint(col, sev), paint(ansiBold, escapeControl(d.Summary)))
+	if r := d.Subject; r != nil && !hideSnippet(d) {
 		if f := files[r.Filename]; f != nil && f.Bytes != nil {
 			if _, ok := lines[r.Filename]; !ok {
 				lines[r.Filename] = bytes.Split(f.Bytes, []byte("\n"))
@@ -60,9 +61,53 @@ func writeDiagnostic(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.F
 	}
 	if d.Detail != "" {
 		for _, line := range wrap(d.Detail, width) {
-			fmt.Fprintf(w, "  %s\n", line)
+			fmt.Fprintf(w, "  %s\n", escapeControl(line))
 		}
 	}
+}
+
+// snippetHider is implemented by a diagnostic's Extra when its source line
+// must not be printed (spec.NoSnippet: the line holds a sensitive value).
+type snippetHider interface{ HideSnippet() bool }
+
+func hideSnippet(d *hcl.Diagnostic) bool {
+	h, ok := hcl.DiagnosticExtra[snippetHider](d)
+	return ok && h.HideSnippet()
+}
+
+// escapeControl makes text from a descriptor safe for a terminal: control
+// characters (an ESC would start a terminal escape sequence) and the
+// bidirectional overrides that make source display differently from what
+// it is are written as \x.. or \u.... escapes; tabs become four spaces.
+func escapeControl(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == '\t' || needsEscape(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteString("    ")
+		case needsEscape(r) && r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case needsEscape(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool {
+	return (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // writeSnippet prints the first line of the range with carets under it.
@@ -70,39 +115,18 @@ func writeSnippet(w *bufio.Writer, lines [][]byte, r hcl.Range, caret string) {
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}
-	line := strings.TrimRight(string(lines[r.Start.Line-1]), "\r")
+	line := []rune(strings.TrimRight(string(lines[r.Start.Line-1]), "\r"))
 	num := fmt.Sprintf("%d", r.Start.Line)
 	pad := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "  %s |\n  %s | %s\n", pad, num, expandTabs(line))
-	start := r.Start.Column - 1
-	n := 1
+	fmt.Fprintf(w, "  %s |\n  %s | %s\n", pad, num, escapeControl(string(line)))
+	// Columns count characters; the carets go under their escaped form.
+	start := min(max(r.Start.Column-1, 0), len(line))
+	end := len(line)
 	if r.End.Line == r.Start.Line && r.End.Column > r.Start.Column {
-		n = r.End.Column - r.Start.Column
-	} else if rest := utf8.RuneCountInString(line) - start; rest > 0 {
-		n = rest
+		end = min(r.End.Column-1, len(line))
 	}
-	if start < 0 {
-		start = 0
-	}
-	fmt.Fprintf(w, "  %s | %s%s\n", pad, strings.Repeat(" ", visualWidth(line, start)), strings.Repeat(caret, max(n, 1)))
-}
-
-func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", "    ") }
-
-// visualWidth is the printed width of the first n characters of s.
-func visualWidth(s string, n int) int {
-	w := 0
-	for i, r := range []rune(s) {
-		if i >= n {
-			break
-		}
-		if r == '\t' {
-			w += 4
-		} else {
-			w++
-		}
-	}
-	return w
+	n := utf8.RuneCountInString(escapeControl(string(line[start:max(end, start)])))
+	fmt.Fprintf(w, "  %s | %s%s\n", pad, strings.Repeat(" ", utf8.RuneCountInString(escapeControl(string(line[:start])))), strings.Repeat(caret, max(n, 1)))
 }
 
 func wrap(text string, width uint) []string {

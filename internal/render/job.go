@@ -1,158 +1,159 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"sort"
 
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	nomad "github.com/hashicorp/nomad/api"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // JobJSON renders the job as the body of Nomad's job register API
 // (PUT /v1/jobs), which `nomad job run -json` also reads.
 func JobJSON(job *nomad.Job) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	// Keep '<', '>' and '&' readable in templates and Traefik rules.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct{ Job *nomad.Job }{job}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return marshal(struct{ Job *nomad.Job }{job})
 }
 
 // JobHCL renders the job as a Nomad HCL2 jobspec. It covers the fields
 // compile.Job sets; `${...}` runtime interpolations are escaped ($${...}) so
 // Nomad's parser hands them to the client unchanged.
 func JobHCL(job *nomad.Job, header string) []byte {
-	f := hclwrite.NewEmptyFile()
-	root := f.Body()
-	jb := root.AppendNewBlock("job", []string{*job.ID}).Body()
-	setStr(jb, "region", job.Region)
-	setStr(jb, "namespace", job.Namespace)
-	setList(jb, "datacenters", job.Datacenters)
-	setStr(jb, "type", job.Type)
-	jb.AppendNewline()
-	setMapBlock(jb, "meta", job.Meta)
+	t := &hclText{buf: make([]byte, 0, 8<<10)}
+	t.buf = append(t.buf, header...)
+	t.block("job", *job.ID)
+	t.strPtr("region", job.Region)
+	t.strPtr("namespace", job.Namespace)
+	t.strings("datacenters", job.Datacenters)
+	t.strPtr("type", job.Type)
+	t.blank()
+	t.mapBlock("meta", job.Meta)
 	for _, g := range job.TaskGroups {
-		jb.AppendNewline()
-		writeGroup(jb.AppendNewBlock("group", []string{*g.Name}).Body(), g)
+		t.blank()
+		t.block("group", *g.Name)
+		writeGroup(t, g)
+		t.end()
 	}
-	out := hclwrite.Format(f.Bytes())
-	if header != "" {
-		out = append([]byte(header), out...)
-	}
-	return out
+	t.end()
+	return t.bytes()
 }
 
-func writeGroup(b *hclwrite.Body, g *nomad.TaskGroup) {
-	setInt(b, "count", g.Count)
-	setDuration(b, "shutdown_delay", g.ShutdownDelay)
+func writeGroup(t *hclText, g *nomad.TaskGroup) {
+	t.intPtr("count", g.Count)
+	t.durationPtr("shutdown_delay", g.ShutdownDelay)
 	for _, n := range g.Networks {
-		b.AppendNewline()
-		nb := b.AppendNewBlock("network", nil).Body()
-		setString(nb, "mode", n.Mode)
+		t.blank()
+		t.block("network")
+		t.strSet("mode", n.Mode)
+		t.end()
 	}
 	for _, s := range g.Services {
-		b.AppendNewline()
-		writeService(b.AppendNewBlock("service", nil).Body(), s)
+		t.blank()
+		t.block("service")
+		writeService(t, s)
+		t.end()
 	}
 	if r := g.RestartPolicy; r != nil {
-		b.AppendNewline()
-		rb := b.AppendNewBlock("restart", nil).Body()
-		setInt(rb, "attempts", r.Attempts)
-		setDuration(rb, "delay", r.Delay)
-		setDuration(rb, "interval", r.Interval)
-		setStr(rb, "mode", r.Mode)
+		t.blank()
+		t.block("restart")
+		t.intPtr("attempts", r.Attempts)
+		t.durationPtr("delay", r.Delay)
+		t.durationPtr("interval", r.Interval)
+		t.strPtr("mode", r.Mode)
+		t.end()
 	}
 	if u := g.Update; u != nil {
-		b.AppendNewline()
-		ub := b.AppendNewBlock("update", nil).Body()
-		setInt(ub, "max_parallel", u.MaxParallel)
-		setInt(ub, "canary", u.Canary)
-		setBool(ub, "auto_revert", u.AutoRevert)
-		setBool(ub, "auto_promote", u.AutoPromote)
-		setStr(ub, "health_check", u.HealthCheck)
-		setDuration(ub, "min_healthy_time", u.MinHealthyTime)
-		setDuration(ub, "healthy_deadline", u.HealthyDeadline)
-		setDuration(ub, "progress_deadline", u.ProgressDeadline)
+		t.blank()
+		t.block("update")
+		t.intPtr("max_parallel", u.MaxParallel)
+		t.intPtr("canary", u.Canary)
+		t.boolPtr("auto_revert", u.AutoRevert)
+		t.boolPtr("auto_promote", u.AutoPromote)
+		t.strPtr("health_check", u.HealthCheck)
+		t.durationPtr("min_healthy_time", u.MinHealthyTime)
+		t.durationPtr("healthy_deadline", u.HealthyDeadline)
+		t.durationPtr("progress_deadline", u.ProgressDeadline)
+		t.end()
 	}
 	if sc := g.Scaling; sc != nil {
-		b.AppendNewline()
-		sb := b.AppendNewBlock("scaling", nil).Body()
-		setBool(sb, "enabled", sc.Enabled)
+		t.blank()
+		t.block("scaling")
+		t.boolPtr("enabled", sc.Enabled)
 		if sc.Min != nil {
-			sb.SetAttributeValue("min", cty.NumberIntVal(*sc.Min))
+			t.num("min", *sc.Min)
 		}
 		if sc.Max != nil {
-			sb.SetAttributeValue("max", cty.NumberIntVal(*sc.Max))
+			t.num("max", *sc.Max)
 		}
 		if len(sc.Policy) > 0 {
-			setAnyMap(sb.AppendNewBlock("policy", nil).Body(), sc.Policy)
+			t.block("policy")
+			t.anyMap(sc.Policy)
+			t.end()
 		}
+		t.end()
 	}
-	for _, t := range g.Tasks {
-		b.AppendNewline()
-		writeTask(b.AppendNewBlock("task", []string{t.Name}).Body(), t)
+	for _, task := range g.Tasks {
+		t.blank()
+		t.block("task", task.Name)
+		writeTask(t, task)
+		t.end()
 	}
 }
 
-func writeService(b *hclwrite.Body, s *nomad.Service) {
-	setString(b, "name", s.Name)
-	setString(b, "port", s.PortLabel)
-	setList(b, "tags", s.Tags)
-	setMapBlock(b, "meta", s.Meta)
+func writeService(t *hclText, s *nomad.Service) {
+	t.strSet("name", s.Name)
+	t.strSet("port", s.PortLabel)
+	t.strings("tags", s.Tags)
+	t.mapBlock("meta", s.Meta)
 	if c := s.Connect; c != nil {
-		cb := b.AppendNewBlock("connect", nil).Body()
+		t.block("connect")
 		if ss := c.SidecarService; ss != nil {
-			sb := cb.AppendNewBlock("sidecar_service", nil).Body()
-			setList(sb, "tags", ss.Tags)
+			t.block("sidecar_service")
+			t.strings("tags", ss.Tags)
 			if p := ss.Proxy; p != nil {
-				pb := sb.AppendNewBlock("proxy", nil).Body()
+				t.block("proxy")
 				for _, u := range p.Upstreams {
-					ub := pb.AppendNewBlock("upstreams", nil).Body()
-					setString(ub, "destination_name", u.DestinationName)
-					ub.SetAttributeValue("local_bind_port", cty.NumberIntVal(int64(u.LocalBindPort)))
+					t.block("upstreams")
+					t.strSet("destination_name", u.DestinationName)
+					t.num("local_bind_port", int64(u.LocalBindPort))
+					t.end()
 				}
+				t.end()
 			}
+			t.end()
 		}
 		if st := c.SidecarTask; st != nil {
-			tb := cb.AppendNewBlock("sidecar_task", nil).Body()
-			setString(tb, "driver", st.Driver)
-			writeConfig(tb, st.Config)
-			writeResources(tb, st.Resources)
+			t.block("sidecar_task")
+			t.strSet("driver", st.Driver)
+			writeConfig(t, st.Config)
+			writeResources(t, st.Resources)
+			t.end()
 		}
+		t.end()
 	}
 	for _, c := range s.Checks {
-		cb := b.AppendNewBlock("check", nil).Body()
-		setString(cb, "name", c.Name)
-		setString(cb, "type", c.Type)
-		setString(cb, "protocol", c.Protocol)
-		setString(cb, "path", c.Path)
-		setString(cb, "port", c.PortLabel)
-		setString(cb, "address_mode", c.AddressMode)
-		cb.SetAttributeValue("interval", cty.StringVal(Duration(c.Interval)))
-		cb.SetAttributeValue("timeout", cty.StringVal(Duration(c.Timeout)))
+		t.block("check")
+		t.strSet("name", c.Name)
+		t.strSet("type", c.Type)
+		t.strSet("protocol", c.Protocol)
+		t.strSet("path", c.Path)
+		t.strSet("port", c.PortLabel)
+		t.strSet("address_mode", c.AddressMode)
+		t.str("interval", Duration(c.Interval))
+		t.str("timeout", Duration(c.Timeout))
+		t.end()
 	}
 }
 
-func writeConfig(b *hclwrite.Body, config map[string]any) {
+func writeConfig(t *hclText, config map[string]any) {
 	if len(config) == 0 {
 		return
 	}
-	cb := b.AppendNewBlock("config", nil).Body()
-	keys := make([]string, 0, len(config))
-	for k := range config {
-		keys = append(keys, k)
-	}
+	t.block("config")
+	keys := sortedKeys(config)
 	// image/command first reads best; the rest in key order.
 	sort.SliceStable(keys, func(i, j int) bool { return configOrder(keys[i]) < configOrder(keys[j]) })
 	for _, k := range keys {
-		cb.SetAttributeValue(k, anyValue(config[k]))
+		t.value(k, config[k])
 	}
+	t.end()
 }
 
 func configOrder(k string) string {
@@ -167,55 +168,59 @@ func configOrder(k string) string {
 	return "3" + k
 }
 
-func writeResources(b *hclwrite.Body, r *nomad.Resources) {
+func writeResources(t *hclText, r *nomad.Resources) {
 	if r == nil {
 		return
 	}
-	rb := b.AppendNewBlock("resources", nil).Body()
-	setInt(rb, "cpu", r.CPU)
-	setInt(rb, "memory", r.MemoryMB)
-	setInt(rb, "memory_max", r.MemoryMaxMB)
+	t.block("resources")
+	t.intPtr("cpu", r.CPU)
+	t.intPtr("memory", r.MemoryMB)
+	t.intPtr("memory_max", r.MemoryMaxMB)
+	t.end()
 }
 
-func writeTask(b *hclwrite.Body, t *nomad.Task) {
-	setString(b, "driver", t.Driver)
-	setDuration(b, "kill_timeout", t.KillTimeout)
-	b.AppendNewline()
-	writeConfig(b, t.Config)
-	if len(t.Env) > 0 {
-		b.AppendNewline()
-		setMapBlock(b, "env", t.Env)
+func writeTask(t *hclText, task *nomad.Task) {
+	t.strSet("driver", task.Driver)
+	t.durationPtr("kill_timeout", task.KillTimeout)
+	t.blank()
+	writeConfig(t, task.Config)
+	if len(task.Env) > 0 {
+		t.blank()
+		t.mapBlock("env", task.Env)
 	}
-	b.AppendNewline()
-	writeResources(b, t.Resources)
-	if v := t.Vault; v != nil {
-		b.AppendNewline()
-		vb := b.AppendNewBlock("vault", nil).Body()
-		setList(vb, "policies", v.Policies)
-		setString(vb, "role", v.Role)
-		setStr(vb, "change_mode", v.ChangeMode)
-		setBool(vb, "env", v.Env)
-		setBool(vb, "disable_file", v.DisableFile)
+	t.blank()
+	writeResources(t, task.Resources)
+	if v := task.Vault; v != nil {
+		t.blank()
+		t.block("vault")
+		t.strings("policies", v.Policies)
+		t.strSet("role", v.Role)
+		t.strPtr("change_mode", v.ChangeMode)
+		t.boolPtr("env", v.Env)
+		t.boolPtr("disable_file", v.DisableFile)
+		t.end()
 	}
-	for _, id := range t.Identities {
-		b.AppendNewline()
-		ib := b.AppendNewBlock("identity", nil).Body()
-		setString(ib, "name", id.Name)
-		setList(ib, "aud", id.Audience)
+	for _, id := range task.Identities {
+		t.blank()
+		t.block("identity")
+		t.strSet("name", id.Name)
+		t.strings("aud", id.Audience)
 		if id.TTL > 0 {
-			ib.SetAttributeValue("ttl", cty.StringVal(Duration(id.TTL)))
+			t.str("ttl", Duration(id.TTL))
 		}
+		t.end()
 	}
-	for _, tp := range t.Templates {
-		b.AppendNewline()
-		tb := b.AppendNewBlock("template", nil).Body()
-		setStr(tb, "destination", tp.DestPath)
-		setBool(tb, "env", tp.Envvars)
-		setStr(tb, "change_mode", tp.ChangeMode)
-		setStr(tb, "perms", tp.Perms)
-		setBool(tb, "error_on_missing_key", tp.ErrMissingKey)
+	for _, tp := range task.Templates {
+		t.blank()
+		t.block("template")
+		t.strPtr("destination", tp.DestPath)
+		t.boolPtr("env", tp.Envvars)
+		t.strPtr("change_mode", tp.ChangeMode)
+		t.strPtr("perms", tp.Perms)
+		t.boolPtr("error_on_missing_key", tp.ErrMissingKey)
 		if tp.EmbeddedTmpl != nil {
-			setHeredoc(tb, "data", *tp.EmbeddedTmpl)
+			t.text("data", *tp.EmbeddedTmpl)
 		}
+		t.end()
 	}
 }

@@ -78,11 +78,11 @@ func blockOnce(blocks hcl.Blocks, typ string, d *attrs) *hcl.Block {
 	return first
 }
 
-func decodeService(b *hcl.Block, ctx *hcl.EvalContext) (*Service, hcl.Diagnostics) {
+func decodeService(b *hcl.Block, ev *evaluator) (*Service, hcl.Diagnostics) {
 	s := defaultService()
 	s.Name, s.NameRange, s.DeclRange, s.File = b.Labels[0], b.LabelRanges[0], b.DefRange, b.DefRange.Filename
 	content, diags := b.Body.Content(serviceSchema)
-	d := &attrs{ctx: ctx, diags: diags}
+	d := &attrs{evaluator: ev, diags: diags}
 	a := content.Attributes
 
 	if a["image"] != nil {
@@ -136,9 +136,8 @@ func decodeEnv(a *hcl.Attribute, d *attrs) []*EnvVar {
 	// An object literal lets each diagnostic point at its own key.
 	if pairs, diags := hcl.ExprMap(a.Expr); !diags.HasErrors() {
 		for _, kv := range pairs {
-			k, diags := kv.Key.Value(d.ctx)
-			d.diags = append(d.diags, diags...)
-			if diags.HasErrors() || k.Type() != cty.String || k.IsNull() {
+			k, ok := d.eval(kv.Key, "an environment variable name")
+			if !ok || k.Type() != cty.String || k.IsNull() || !k.IsKnown() {
 				continue
 			}
 			v, ok := d.value(&hcl.Attribute{Name: "env." + k.AsString(), Expr: kv.Value}, cty.String, "environment value")
@@ -215,37 +214,30 @@ func decodeHealth(b *hcl.Block, d *attrs, s *Service) *Health {
 	if d.str(a["port"], &h.Port) {
 		h.PortRange = a["port"].Expr.Range()
 	}
-	if d.str(a["type"], &h.Type) && h.Type != "http" && h.Type != "tcp" {
+	// Only http: Nomad refuses tcp checks on Connect services (verified on
+	// 1.6) because the app listens inside the allocation's namespace, and
+	// every stackctl service is one. "tcp" gets its own explanation.
+	h.Type = "http"
+	var typ string
+	switch {
+	case !d.str(a["type"], &typ) || typ == "http":
+	case typ == "tcp":
+		d.diags = append(d.diags, errorDiag("tcp health check on a mesh service",
+			"Nomad does not run tcp checks on Connect services, and every stackctl service is one. Give an http check (path = \"/healthz\", on any port that speaks HTTP, e.g. a metrics port), or remove the health block: the sidecar's own check and the task's state then decide.",
+			rangePtr(a["type"].Expr.Range())))
+	default:
 		d.diags = append(d.diags, invalidValueDiag("health check type",
-			fmt.Sprintf("type must be %s.%s", oneOf([]string{"http", "tcp"}), didYouMean(h.Type, []string{"http", "tcp"})),
+			fmt.Sprintf("type must be \"http\" (or be left out).%s", didYouMean(typ, []string{"http"})),
 			a["type"].Expr.Range()))
 	}
 	if d.str(a["path"], &h.Path) && !validPath(h.Path) {
 		d.diags = append(d.diags, invalidValueDiag("health check path",
 			fmt.Sprintf("%q is not an absolute URL path; write it like \"/healthz\".", h.Path), a["path"].Expr.Range()))
 	}
-	if h.Type == "" {
-		if h.Path != "" {
-			h.Type = "http"
-		} else {
-			h.Type = "tcp"
-		}
-	}
-	if h.Type == "http" && h.Path == "" {
+	if a["path"] == nil && typ != "tcp" {
 		d.diags = append(d.diags, errorDiag("Missing health check path",
-			"An http check needs path = \"/...\"; use type = \"tcp\" to only check that the port accepts connections.",
+			"A health check is an HTTP GET: give path = \"/healthz\" (on any port that speaks HTTP, e.g. a metrics port), or remove the health block: the sidecar's own check and the task's state then decide.",
 			rangePtr(b.DefRange)))
-	}
-	if h.Type == "tcp" {
-		// Nomad refuses tcp checks on Connect services (verified on 1.6):
-		// the app listens inside the allocation's namespace.
-		rng := b.DefRange
-		if a["type"] != nil {
-			rng = a["type"].Expr.Range()
-		}
-		d.diags = append(d.diags, errorDiag("tcp health check on a mesh service",
-			"Nomad does not run tcp checks on Connect services, and every stackctl service is one. Give an http check (path = \"/healthz\", on any port that speaks HTTP, e.g. a metrics port), or remove the health block: the sidecar's own check and the task's state then decide.",
-			rangePtr(rng)))
 	}
 	d.duration(a["interval"], &h.Interval, time.Second, time.Hour)
 	d.duration(a["timeout"], &h.Timeout, 100*time.Millisecond, time.Hour)

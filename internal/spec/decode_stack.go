@@ -58,14 +58,14 @@ func DefaultSettings() Settings {
 
 var versionRe = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.\d+)?$`)
 
-func decodeStack(b *hcl.Block, ctx *hcl.EvalContext) (Settings, hcl.Diagnostics) {
+func decodeStack(b *hcl.Block, ev *evaluator) (Settings, hcl.Diagnostics) {
 	s := DefaultSettings()
 	if b == nil {
 		return s, nil
 	}
 	s.DeclRange = b.DefRange
 	content, diags := b.Body.Content(stackSchema)
-	d := &attrs{ctx: ctx, diags: diags}
+	d := &attrs{evaluator: ev, diags: diags}
 	a := content.Attributes
 
 	if d.str(a["name"], &s.Name) && !dnsLabelRe.MatchString(s.Name) {

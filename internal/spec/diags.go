@@ -78,3 +78,20 @@ type (
 func Pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
+
+// NoSnippet marks a diagnostic whose source line must not be printed (it
+// holds a sensitive variable's value); the writers in internal/render
+// honour it through hcl.DiagnosticExtra.
+type NoSnippet struct{}
+
+// HideSnippet implements render's snippetHider.
+func (NoSnippet) HideSnippet() bool { return true }
+
+// hideSnippets keeps the position of diags but not their source lines.
+func hideSnippets(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		d.Extra = NoSnippet{}
+		d.Expression, d.EvalContext = nil, nil
+	}
+	return diags
+}

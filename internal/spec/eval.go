@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -18,12 +19,12 @@ import (
 // so the same inputs always decode to the same stack. format() is left out:
 // a width like "%999999999d" makes it allocate without bound, and string
 // templates ("${...}") cover its use.
-func evalContext(values map[string]cty.Value) *hcl.EvalContext {
+func evalContext(values map[string]cty.Value) *evaluator {
 	vars := cty.EmptyObjectVal
 	if len(values) > 0 {
 		vars = cty.ObjectVal(values)
 	}
-	return &hcl.EvalContext{
+	return &evaluator{bounds: newBoundScope(values), ctx: &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": vars},
 		Functions: map[string]function.Function{
 			"upper":     stdlib.UpperFunc,
@@ -38,21 +39,89 @@ func evalContext(values map[string]cty.Value) *hcl.EvalContext {
 			"min":       stdlib.MinFunc,
 			"max":       stdlib.MaxFunc,
 		},
+	}}
+}
+
+// evaluator is what descriptor expressions are evaluated with: the
+// context, and the size bounds of its variables for growthDiag.
+type evaluator struct {
+	ctx    *hcl.EvalContext
+	bounds *boundScope
+}
+
+// sensitive marks the values of variables declared sensitive = true. cty
+// carries a mark through every operation, so a value derived from one is
+// recognised wherever it ends up (checkSensitive).
+const sensitive = sensitiveMark("sensitive")
+
+type sensitiveMark string
+
+// checkSensitive refuses a value that carries the sensitive mark: every
+// descriptor value ends up in clear in the Nomad job (and in plans and
+// rendered files); a secret belongs in Vault. The diagnostic names the
+// variables the expression reads, never the value.
+func checkSensitive(val cty.Value, expr hcl.Expression, what string) *hcl.Diagnostic {
+	if !val.ContainsMarked() {
+		return nil
 	}
+	_, marks := val.UnmarkDeepWithPaths()
+	found := false
+	for _, pm := range marks {
+		if _, ok := pm.Marks[sensitive]; ok {
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	var names []string
+	for _, t := range expr.Variables() {
+		if t.RootName() == "var" && len(t) > 1 {
+			if a, ok := t[1].(hcl.TraverseAttr); ok {
+				names = append(names, "var."+a.Name)
+			}
+		}
+	}
+	from := "a sensitive variable"
+	if len(names) > 0 {
+		from = "a sensitive variable (" + strings.Join(names, ", ") + ")"
+	}
+	return errorDiag("Sensitive value in "+what,
+		fmt.Sprintf("This value comes from %s and would be stored in clear in the Nomad job, in plans and in rendered files. Put the secret in Vault and read it with a secret block (secret \"ENV_NAME\" { path = \"...\" key = \"...\" }).", from),
+		rangePtr(expr.Range()))
 }
 
 // attrs decodes attribute values with one evaluation context, collecting
 // diagnostics instead of stopping at the first.
 type attrs struct {
-	ctx   *hcl.EvalContext
+	*evaluator
 	diags hcl.Diagnostics
+}
+
+// eval evaluates an expression after checking the size of what it could
+// produce (growthDiag) and refuses sensitive results; ok is false when
+// that or the evaluation failed.
+func (d *attrs) eval(e hcl.Expression, what string) (cty.Value, bool) {
+	if g := growthDiag(e, d.bounds); g != nil {
+		d.diags = append(d.diags, g)
+		return cty.NilVal, false
+	}
+	val, diags := e.Value(d.ctx)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if s := checkSensitive(val, e, what); s != nil {
+		d.diags = append(d.diags, s)
+		return cty.NilVal, false
+	}
+	return val, true
 }
 
 // value evaluates a; ok is false when it failed or is null.
 func (d *attrs) value(a *hcl.Attribute, ty cty.Type, what string) (cty.Value, bool) {
-	val, diags := a.Expr.Value(d.ctx)
-	d.diags = append(d.diags, diags...)
-	if diags.HasErrors() {
+	val, ok := d.eval(a.Expr, what)
+	if !ok {
 		return cty.NilVal, false
 	}
 	if val.IsNull() {

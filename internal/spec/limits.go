@@ -1,19 +1,23 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// Limits guard the parser against inputs that would exhaust it: the HCL
-// parser recurses per nesting level and deep nesting overflows its stack
-// (hashicorp/hcl#809), so depth is measured on the raw bytes first.
+// Limits guard the parser against inputs that would exhaust it, sized from
+// what a real stack needs: 10,000 services in one file each (plus stack.hcl
+// and variable files) must load, and a service descriptor is about 1 KiB
+// (3 KiB for a large one), so files and bytes leave twice that room. The
+// HCL parser recurses per nesting level and deep nesting overflows its
+// stack (hashicorp/hcl#809), so depth is measured on the raw bytes first.
 const (
-	MaxFileSize  = 1 << 20 // bytes per file
-	MaxTotalSize = 8 << 20 // bytes per load
-	MaxFiles     = 1000
+	MaxFileSize  = 1 << 20  // bytes per file
+	MaxTotalSize = 64 << 20 // bytes per load (sizes are checked before reading)
+	MaxFiles     = 20000
 	MaxDepth     = 32 // nested {, [ and (
 )
 
@@ -121,7 +125,9 @@ func (w *forDepth) Exit(n hclsyntax.Node) hcl.Diagnostics {
 
 func checkForNesting(f *hcl.File) *hcl.Diagnostic {
 	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
+	// Without the keyword there is no for expression to find; most files
+	// have none, and the walk costs a tenth of a load.
+	if !ok || !bytes.Contains(f.Bytes, []byte("for")) {
 		return nil
 	}
 	w := &forDepth{}

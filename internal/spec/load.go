@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // LoadOptions carries the inputs that are not in the files.
@@ -21,6 +23,25 @@ var rootSchema = &hcl.BodySchema{
 	},
 }
 
+// inParallel calls f(0) ... f(n-1) on one goroutine per core.
+func inParallel(n int, f func(i int)) {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := 0; i < n; i++ {
+		g.Go(func() error { f(i); return nil })
+	}
+	_ = g.Wait()
+}
+
+// releaseSyntax drops the syntax trees of the files read, keeping their
+// bytes for diagnostics' snippets: the stack holds no reference into them,
+// and a 1,000-service render needs their memory for its output.
+func (p *Parser) releaseSyntax() {
+	for name, f := range p.p.Files() {
+		p.p.AddFile(name, &hcl.File{Bytes: f.Bytes, Body: hcl.EmptyBody()})
+	}
+}
+
 // Load reads, decodes and validates the descriptors found at paths. The
 // stack is nil whenever the diagnostics hold an error; warnings may come
 // with a valid stack.
@@ -31,10 +52,10 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 	}
 
 	// Parse every file before stopping so the user sees all syntax errors.
+	parsed, parseDiags := p.parseAll(files)
 	var blocks []*hcl.Block
-	for _, name := range files {
-		f, d := p.ParseFile(name)
-		diags = append(diags, d...)
+	for i, f := range parsed {
+		diags = append(diags, parseDiags[i]...)
 		if f == nil {
 			continue
 		}
@@ -64,7 +85,12 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	ctx := evalContext(values)
+	for name, decl := range decls {
+		if decl.Sensitive {
+			values[name] = values[name].Mark(sensitive)
+		}
+	}
+	ev := evalContext(values)
 
 	st := &Stack{}
 	var stackBlock *hcl.Block
@@ -80,16 +106,23 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		}
 		stackBlock = b
 	}
-	st.Settings, d = decodeStack(stackBlock, ctx)
+	st.Settings, d = decodeStack(stackBlock, ev)
 	diags = append(diags, d...)
 
-	seen := map[string]*Service{}
+	// Services decode independently: in parallel, one worker per core,
+	// results kept in file order.
+	var svcBlocks []*hcl.Block
 	for _, b := range blocks {
-		if b.Type != "service" {
-			continue
+		if b.Type == "service" {
+			svcBlocks = append(svcBlocks, b)
 		}
-		svc, d := decodeService(b, ctx)
-		diags = append(diags, d...)
+	}
+	decoded := make([]*Service, len(svcBlocks))
+	decodeDiags := make([]hcl.Diagnostics, len(svcBlocks))
+	inParallel(len(svcBlocks), func(i int) { decoded[i], decodeDiags[i] = decodeService(svcBlocks[i], ev) })
+	seen := map[string]*Service{}
+	for i, svc := range decoded {
+		diags = append(diags, decodeDiags[i]...)
 		if svc == nil {
 			continue
 		}
@@ -101,6 +134,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		st.Services = append(st.Services, svc)
 	}
 	sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].Name < st.Services[j].Name })
+	st.byName = seen
 	for _, n := range declNames(decls) {
 		v := decls[n].Variable
 		st.Variables = append(st.Variables, &v)
@@ -109,9 +143,13 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		diags = append(diags, errorDiag("No services",
 			fmt.Sprintf("None of %d file(s) declares a service block. Add one, e.g. service \"web\" { image = \"web:1.0.0\" ... }.", len(files)), nil))
 	}
-	// Cross-service checks run even after decode errors so the user sees
-	// every problem at once; they skip values that failed to decode.
+	// Defaults that depend on other fields or the stack, then the
+	// cross-service checks, which leave the model as it is. They run even
+	// after decode errors so the user sees every problem at once; they
+	// skip values that failed to decode.
+	applyDefaults(st)
 	diags = append(diags, validateStack(st)...)
+	p.releaseSyntax()
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -1,6 +1,9 @@
 package spec
 
 import (
+	"fmt"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -129,5 +132,64 @@ func TestLimits(t *testing.T) {
 	_, diags := NewParser(fstest.MapFS{"big.hcl": {Data: big}}).Load([]string{"big.hcl"}, LoadOptions{})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "limit") {
 		t.Fatalf("oversized file not refused: %v", diags)
+	}
+}
+
+// TestHealthAdviceDecodes: every health block the diagnostics suggest must
+// itself be accepted (a warning once advised health { type = "tcp" }, which
+// decoding refuses on mesh services).
+func TestHealthAdviceDecodes(t *testing.T) {
+	const svc = "service \"web\" {\n  image = \"web:1.0.0\"\n  port \"http\" {\n    container_port = 8080\n  }\n%s\n}\n"
+	var advice []string
+	for _, health := range []string{"", "health {}", `health { port = "http" }`} {
+		_, diags := NewParser(fstest.MapFS{"s.hcl": {Data: []byte(fmt.Sprintf(svc, health))}}).Load([]string{"s.hcl"}, LoadOptions{})
+		if len(diags) == 0 {
+			t.Fatalf("%q: no diagnostic", health)
+		}
+		for _, d := range diags {
+			advice = append(advice, d.Detail)
+		}
+	}
+	suggested := regexp.MustCompile(`health \{[^}]*\}|type = "[a-z]+"`)
+	found := 0
+	for _, text := range advice {
+		for _, s := range suggested.FindAllString(text, -1) {
+			found++
+			block := s
+			if !strings.HasPrefix(s, "health") {
+				block = "health {\n" + s + "\npath = \"/healthz\"\n}"
+			}
+			block = strings.ReplaceAll(strings.ReplaceAll(block, "{ ", "{\n"), " }", "\n}")
+			if _, diags := NewParser(fstest.MapFS{"s.hcl": {Data: []byte(fmt.Sprintf(svc, block))}}).Load([]string{"s.hcl"}, LoadOptions{}); diags.HasErrors() {
+				t.Errorf("advice %q (in %q) is refused: %s", s, text, diags.Error())
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatalf("no health advice found in %q", advice)
+	}
+}
+
+// TestValidateLeavesModel: validation only reads the stack; the defaults
+// that depend on other fields are applied before it (applyDefaults).
+func TestValidateLeavesModel(t *testing.T) {
+	build := func() *Stack {
+		return &Stack{
+			Settings: Settings{Domain: "example.com", VaultMount: "secret"},
+			Services: []*Service{{
+				Name:      "web",
+				Image:     "web:1.0.0",
+				Ports:     []*Port{{Name: "http", Container: 8080, Protocol: "http"}},
+				Health:    &Health{Type: "http", Path: "/healthz"},
+				Exposes:   []*Expose{{Entrypoint: EntrypointPublic}},
+				Autoscale: &Autoscale{Min: 2, Max: 4, CPUPercent: 50},
+			}},
+		}
+	}
+	st, want := build(), build()
+	validateStack(st)
+	validateStack(st)
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("validateStack changed the model:\n got %+v\nwant %+v", *st.Services[0], *want.Services[0])
 	}
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"sort"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,16 +12,37 @@ type Stack struct {
 	Settings  Settings
 	Variables []*Variable // sorted by name
 	Services  []*Service  // sorted by name
+
+	byName map[string]*Service // set by Load; nil in stacks built by hand
 }
 
 // Service returns the service called name, or nil.
 func (s *Stack) Service(name string) *Service {
+	if s.byName != nil {
+		return s.byName[name]
+	}
 	for _, svc := range s.Services {
 		if svc.Name == name {
 			return svc
 		}
 	}
 	return nil
+}
+
+// Callers inverts the upstream graph: for each service, the services that
+// declare it as an upstream (who may call it), sorted. Intentions and
+// Kubernetes network policies are built from it.
+func (s *Stack) Callers() map[string][]string {
+	callers := map[string][]string{}
+	for _, svc := range s.Services {
+		for _, u := range svc.Upstreams {
+			callers[u.Service] = append(callers[u.Service], svc.Name)
+		}
+	}
+	for _, c := range callers {
+		sort.Strings(c)
+	}
+	return callers
 }
 
 // Sidecar kinds: Nomad's default Envoy, or Consul's built-in proxy run as a
@@ -142,7 +164,7 @@ type Resources struct {
 
 // Health is the service's Consul check.
 type Health struct {
-	Type     string // "http" or "tcp"
+	Type     string // always "http": Nomad runs no tcp checks on Connect services
 	Path     string
 	Port     string
 	Interval time.Duration
@@ -197,14 +219,17 @@ type Upstream struct {
 
 // Expose opts a service into a Traefik entrypoint.
 type Expose struct {
-	Entrypoint   string
-	Router       string // unique router name
-	Host         string
-	PathPrefix   string
-	StripPrefix  bool
-	TLS          bool
-	CertResolver string
-	DeclRange    hcl.Range
+	Entrypoint string
+	Router     string // unique router name
+	// RouterDefaulted is true when Router was not written and defaults to
+	// <service>-<entrypoint>.
+	RouterDefaulted bool
+	Host            string
+	PathPrefix      string
+	StripPrefix     bool
+	TLS             bool
+	CertResolver    string
+	DeclRange       hcl.Range
 }
 
 // Autoscale bounds and targets for Nomad Autoscaler.

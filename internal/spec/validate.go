@@ -42,9 +42,32 @@ func envNameDetail(name string) string {
 	return fmt.Sprintf("%q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit.", name)
 }
 
+// applyDefaults fills in the values that depend on other fields or on the
+// stack block; it runs after decoding and before validateStack, which only
+// reads the model.
+func applyDefaults(st *Stack) {
+	for _, s := range st.Services {
+		if h := s.Health; h != nil && h.Port == "" && len(s.Ports) > 0 {
+			h.Port = s.Ports[0].Name
+		}
+		for _, e := range s.Exposes {
+			if e.Host == "" && e.PathPrefix == "" && st.Settings.Domain != "" {
+				e.Host = s.Name + "." + st.Settings.Domain
+			}
+			if e.Router == "" {
+				e.Router, e.RouterDefaulted = s.Name+"-"+e.Entrypoint, true
+			}
+		}
+		if as := s.Autoscale; as != nil && !s.ReplicasSet {
+			// An autoscaled service starts at min (at least 1).
+			s.Replicas = min(max(as.Min, 1), as.Max)
+		}
+	}
+}
+
 // validateStack checks what no single block can: references between
 // services, names that must be unique across the stack, and values whose
-// validity depends on other fields.
+// validity depends on other fields. It does not change the stack.
 func validateStack(st *Stack) (diags []*Diag) {
 	names := make([]string, len(st.Services))
 	for i, s := range st.Services {
@@ -110,12 +133,10 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 
 	if s.Health == nil {
 		diags = append(diags, warningDiag("Service without a health check",
-			"Without a health block Nomad counts an allocation healthy as soon as it runs, so a broken release is not rolled back. Add health { path = \"/healthz\" } or health { type = \"tcp\" }.",
+			"Without a health block Nomad counts an allocation healthy as soon as it runs, so a broken release is not rolled back. Add health { path = \"/healthz\" }, on any port that speaks HTTP.",
 			rangePtr(s.DeclRange)))
 	} else if len(s.Ports) > 0 {
-		if s.Health.Port == "" {
-			s.Health.Port = s.Ports[0].Name
-		} else if s.Port(s.Health.Port) == nil {
+		if s.Port(s.Health.Port) == nil {
 			diags = append(diags, errorDiag("Unknown health check port",
 				fmt.Sprintf("The health check uses port %q, which the service does not declare.%s Declared: %s.",
 					s.Health.Port, didYouMean(s.Health.Port, portNames), oneOf(portNames)),
@@ -197,21 +218,14 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 	}
 	for _, e := range s.Exposes {
 		if e.Host == "" && e.PathPrefix == "" {
-			if st.Settings.Domain != "" {
-				e.Host = s.Name + "." + st.Settings.Domain
-			} else {
-				diags = append(diags, errorDiag("Exposure without a route",
-					"Give host and/or path_prefix, or set domain in the stack block so the host defaults to <service>.<domain>.",
-					rangePtr(e.DeclRange)))
-			}
+			diags = append(diags, errorDiag("Exposure without a route",
+				"Give host and/or path_prefix, or set domain in the stack block so the host defaults to <service>.<domain>.",
+				rangePtr(e.DeclRange)))
 		}
-		if e.Router == "" {
-			e.Router = s.Name + "-" + e.Entrypoint
-			if perEntrypoint[e.Entrypoint] > 1 {
-				diags = append(diags, errorDiag("Router name needed",
-					fmt.Sprintf("The service is exposed on %q more than once; give each expose block a distinct router = \"...\".", e.Entrypoint),
-					rangePtr(e.DeclRange)))
-			}
+		if e.RouterDefaulted && perEntrypoint[e.Entrypoint] > 1 {
+			diags = append(diags, errorDiag("Router name needed",
+				fmt.Sprintf("The service is exposed on %q more than once; give each expose block a distinct router = \"...\".", e.Entrypoint),
+				rangePtr(e.DeclRange)))
 		}
 		if mp := s.MeshPort(); mp != nil && mp.Protocol != "http" {
 			diags = append(diags, errorDiag("Exposure of a tcp port",
@@ -220,13 +234,8 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 		}
 	}
 
-	if as := s.Autoscale; as != nil {
-		if !s.ReplicasSet {
-			s.Replicas = max(as.Min, 1)
-			if s.Replicas > as.Max {
-				s.Replicas = as.Max
-			}
-		} else if s.Replicas < as.Min || s.Replicas > as.Max {
+	if as := s.Autoscale; as != nil && s.ReplicasSet {
+		if s.Replicas < as.Min || s.Replicas > as.Max {
 			diags = append(diags, errorDiag("Replicas outside autoscaling bounds",
 				fmt.Sprintf("replicas = %d is the starting count and must lie within min = %d and max = %d.", s.Replicas, as.Min, as.Max),
 				rangePtr(s.ReplicasRange)))

@@ -72,7 +72,13 @@ func decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostics) {
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
-		val, d := a.Expr.Value(nil)
+		var val cty.Value
+		var d hcl.Diagnostics
+		if g := growthDiag(a.Expr, newBoundScope(nil)); g != nil {
+			d = hcl.Diagnostics{g}
+		} else {
+			val, d = a.Expr.Value(nil)
+		}
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			conv, err := convert.Convert(val, v.Type)
@@ -202,18 +208,28 @@ func (p *Parser) applyVarFile(decls map[string]*variableDecl, name string, value
 				rangePtr(a.NameRange)))
 			continue
 		}
-		val, dd := a.Expr.Value(nil)
+		var dd hcl.Diagnostics
+		if g := growthDiag(a.Expr, newBoundScope(nil)); g != nil {
+			dd = hcl.Diagnostics{g}
+		}
+		var val cty.Value
+		if !dd.HasErrors() {
+			val, dd = a.Expr.Value(nil)
+		}
+		if !dd.HasErrors() {
+			conv, err := convert.Convert(val, decl.Type)
+			if err == nil {
+				values[n] = conv
+				continue
+			}
+			dd = hcl.Diagnostics{invalidValueDiag("value for variable",
+				fmt.Sprintf("The value for %q does not fit its type %s: %s.", n, decl.Type.FriendlyName(), err), a.Expr.Range())}
+		}
+		if decl.Sensitive {
+			// The snippet would print the line holding the value.
+			dd = hideSnippets(dd)
+		}
 		diags = append(diags, dd...)
-		if dd.HasErrors() {
-			continue
-		}
-		conv, err := convert.Convert(val, decl.Type)
-		if err != nil {
-			diags = append(diags, invalidValueDiag("value for variable",
-				fmt.Sprintf("The value for %q does not fit its type %s: %s.", n, decl.Type.FriendlyName(), err), a.Expr.Range()))
-			continue
-		}
-		values[n] = conv
 	}
 	return diags
 }
