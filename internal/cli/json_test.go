@@ -198,8 +198,8 @@ func TestSchemasAreStrict(t *testing.T) {
 	for doc, want := range map[string]bool{
 		ok: true,
 		`{"format_version":1,"namespace":"default","services":[],"extra":1}`: false,
-		`{"format_version":1,"namespace":"default"}`:                          false,
-		`{"format_version":2,"namespace":"default","services":[]}`:            false,
+		`{"format_version":1,"namespace":"default"}`:                         false,
+		`{"format_version":2,"namespace":"default","services":[]}`:           false,
 	} {
 		_, err := validateDoc("status", doc+"\n")
 		if (err == nil) != want {

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/mattn/go-isatty"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/cluster"
