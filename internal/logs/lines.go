@@ -106,8 +106,9 @@ func (s *splitter) flush() {
 }
 
 // Idle times of a stream: the end of a tail's first burst, and how long a
-// line without its newline waits before it is shown as it is.
-const (
+// line without its newline waits before it is shown as it is (variables
+// for the tests).
+var (
 	burstIdle   = 300 * time.Millisecond
 	partialIdle = time.Second
 )

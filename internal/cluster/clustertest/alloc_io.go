@@ -121,6 +121,13 @@ func (c *Cluster) step(ns, id string, j *Job) {
 		c.newAlloc(j, job, deref(g.Name), "")
 	case "stop":
 		c.stopAllocs(j)
+		// Stopped now, for --since; Nomad records it as the last change.
+		now := time.Now().UnixNano()
+		for _, a := range j.Allocs {
+			if a.ModifyTime == 0 && a.DesiredStatus == "stop" {
+				a.ModifyTime = now
+			}
+		}
 		job.Stop, job.Status = ptr(true), ptr("dead")
 		c.next()
 	}
