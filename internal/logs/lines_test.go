@@ -120,12 +120,12 @@ func TestCopyLinesWhenQuiet(t *testing.T) {
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain text, tabs\tand ünïcode ✓": "plain text, tabs\tand ünïcode ✓",
-		"\x1b[2J\x1b]0;owned\x07":          `\x1b[2J\x1b]0;owned\x07`,
-		"carriage\rreturn":                 `carriage\x0dreturn`,
-		"bad \xff byte":                    `bad \xff byte`,
-		"bidi \u202eevil":                  `bidi \u202eevil`,
-		"c1 \u009b control":                `c1 \u009b control`,
-		`back\slash`:                       `back\slash`,
+		"\x1b[2J\x1b]0;owned\x07":         `\x1b[2J\x1b]0;owned\x07`,
+		"carriage\rreturn":                `carriage\x0dreturn`,
+		"bad \xff byte":                   `bad \xff byte`,
+		"bidi \u202eevil":                 `bidi \u202eevil`,
+		"c1 \u009b control":               `c1 \u009b control`,
+		`back\slash`:                      `back\slash`,
 	} {
 		if got := Printable([]byte(in)); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
