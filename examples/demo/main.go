@@ -14,7 +14,9 @@
 //	                       without credentials, report the status and the
 //	                       start of the answer
 //
-// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
+// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT. With
+// arguments it runs one command and exits instead (commands.go), for
+// `stackctl exec`: demo version, demo exit N, demo cat.
 package main
 
 import (
@@ -28,6 +30,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(command(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
