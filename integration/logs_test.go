@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stackctl/stackctl/internal/cli"
+	"github.com/stackctl/stackctl/internal/devstack"
 )
 
 // testLogsAndExec: `stackctl logs -f` on a service of three instances
@@ -23,6 +24,11 @@ import (
 // call uses the deployer's tokens (read-logs, alloc-exec).
 func testLogsAndExec(t *testing.T) {
 	setClusterEnv(t)
+	// A stack reused from an earlier run may hold a demo image without
+	// those commands; this rebuilds it only when its source changed.
+	if err := devstack.BuildImage(t.Context(), stack.Repo, devstack.DemoImage, testLog{t}); err != nil {
+		t.Fatalf("demo image: %v", err)
+	}
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "stack.hcl"), `
 stack {

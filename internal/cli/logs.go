@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/mattn/go-isatty"
@@ -79,7 +78,7 @@ func runLogs(c *ucli.Context) error {
 	err = logs.Read(ctx, cl, logs.Options{
 		Namespace: c.String("namespace"), Service: c.Args().First(), Task: c.String("task"),
 		Streams: streams, Follow: c.Bool("follow"), Since: c.Duration("since"), Tail: c.Int("tail"),
-		Instance: c.String("instance"), Grace: 2 * time.Second,
+		Instance: c.String("instance"),
 	}, out)
 	if err != nil && cluster.Interrupted(err) {
 		return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/graph"
 	"github.com/stackctl/stackctl/internal/rollout"
 	"github.com/stackctl/stackctl/internal/status"
@@ -61,14 +62,14 @@ func Read(ctx context.Context, cl *cluster.Cluster, b *compile.Bundle) (*View, e
 	// Every name an entry mentions may be a caller, and so may every
 	// service of the stack and the edge, through a wildcard source.
 	candidates := append([]string{graph.TraefikSource, wildcard}, names...)
-	candidates = append(candidates, sourceNames(wild)...)
+	candidates = append(candidates, deploy.SourceNames(wild)...)
 	for _, name := range names {
 		own, err := entry(ctx, cl, name)
 		if err != nil {
 			return nil, err
 		}
 		var allowed []string
-		for _, src := range append(slices.Clone(candidates), sourceNames(own)...) {
+		for _, src := range append(slices.Clone(candidates), deploy.SourceNames(own)...) {
 			if src != name && allows(src, own, wild) && !slices.Contains(allowed, src) {
 				allowed = append(allowed, src)
 			}
@@ -129,17 +130,6 @@ func entry(ctx context.Context, cl *cluster.Cluster, name string) (*consul.Servi
 		return nil, nil
 	}
 	return e, err
-}
-
-func sourceNames(e *consul.ServiceIntentionsConfigEntry) []string {
-	if e == nil {
-		return nil
-	}
-	var out []string
-	for _, s := range e.Sources {
-		out = append(out, s.Name)
-	}
-	return out
 }
 
 // allows decides a call from src the way Consul does: the most precise

@@ -12,7 +12,6 @@ package jsonview
 import (
 	"encoding/json"
 	"io"
-	"sort"
 	"strings"
 	"time"
 )
@@ -69,15 +68,6 @@ func lines(s string) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -1,6 +1,7 @@
 package jsonview
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -186,7 +187,7 @@ func jobPlan(s *deploy.ServicePlan) *JobPlan {
 	for g := range s.FailedPlaces {
 		groups[g] = true
 	}
-	for _, g := range sortedKeys(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		gp := GroupPlan{Name: g}
 		if u := s.Updates[g]; u != nil {
 			gp.Place, gp.InPlaceUpdate, gp.DestructiveUpdate, gp.Canary = u.Place, u.InPlaceUpdate, u.DestructiveUpdate, u.Canary

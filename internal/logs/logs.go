@@ -37,10 +37,14 @@ type Options struct {
 	// Instance reads only the allocation whose ID starts with it.
 	Instance string
 	// Grace is how long the log of an instance that stopped is still
-	// read while following (Nomad does not end the stream itself).
+	// read while following (Nomad does not end the stream itself);
+	// 0: DefaultGrace.
 	Grace time.Duration
 	Now   func() time.Time
 }
+
+// DefaultGrace is how long a stopped instance's log is still read.
+const DefaultGrace = 2 * time.Second
 
 // Line is one line an instance wrote, without its newline.
 type Line struct {
@@ -74,6 +78,9 @@ func Read(ctx context.Context, cl *cluster.Cluster, opts Options, out Output) er
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Grace == 0 {
+		opts.Grace = DefaultGrace
 	}
 	r := &reader{cl: cl, opts: opts, out: out, instances: map[string]*instance{}, wake: make(chan struct{}, 1)}
 	var allocs []*nomad.AllocationListStub
@@ -294,6 +301,11 @@ func (r *reader) stream(ctx context.Context, a *nomad.AllocationListStub, stream
 				return nil
 			case <-time.After(time.Second):
 			}
+		case cluster.IsNotFound(err):
+			// A task that never started, or an allocation the client
+			// has already collected: nothing to read, say so.
+			r.notice(a, fmt.Sprintf("no %s log: %v", stream, err))
+			return nil
 		default:
 			return err
 		}
