@@ -23,7 +23,7 @@ func TestJobDiff(t *testing.T) {
 				Objects: []*nomad.ObjectDiff{{Type: "Edited", Name: "Update", Fields: []*nomad.FieldDiff{{Type: "Deleted", Name: "Canary", Old: "1"}}}},
 				Tasks: []*nomad.TaskDiff{
 					{Type: "Edited", Name: "web", Annotations: []string{"forces create/destroy update"},
-						Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "Env[LOG_LEVEL]", Old: "info", New: "debug"}},
+						Fields:  []*nomad.FieldDiff{{Type: "Edited", Name: "Env[LOG_LEVEL]", Old: "info", New: "debug"}},
 						Objects: []*nomad.ObjectDiff{{Type: "None", Name: "Resources"}}},
 					{Type: "Added", Name: "debugger"},
 				}},
