@@ -45,8 +45,8 @@ The token needs the alloc-exec capability in the namespace
 			namespaceFlag(),
 			&ucli.StringFlag{Name: "instance", Usage: "the instance whose allocation ID starts with `ID` (default: the newest running)"},
 			&ucli.StringFlag{Name: "task", Usage: "the `TASK` to run in (default: the service's own)"},
-			&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "pass stdin to the command (default: when stdin is a terminal)"},
-			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the command a terminal (default: when stdin is a terminal)"},
+			&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, DefaultText: "when stdin is a terminal", Usage: "pass stdin to the command"},
+			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, DefaultText: "when stdin is a terminal", Usage: "give the command a terminal"},
 		},
 		Action: runExec,
 	}
