@@ -16,7 +16,9 @@
 //
 // It listens on $PORT (default 8080) and stops gracefully on SIGTERM/SIGINT,
 // or, with IGNORE_SIGTERM=1, ignores SIGTERM and serves until it is killed,
-// as many third-party apps do (the zero-downtime tests use it).
+// as many third-party apps do (the zero-downtime tests use it). With
+// arguments it runs one command and exits instead (commands.go), for
+// `stackctl exec`: demo version, demo exit N, demo cat.
 package main
 
 import (
@@ -30,6 +32,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(command(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"

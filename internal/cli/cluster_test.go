@@ -31,6 +31,8 @@ import (
 //	cluster policy NAME FILE | cluster role MOUNT/NAME FILE(json)
 //	cluster intentions NAME [stack=S] [ns=NS] [unmanaged] SOURCE...
 //	cluster secret MOUNT/PATH KEY=VALUE...
+//	cluster log SERVICE TASK STREAM TEXT...        every instance's task writes TEXT and a newline (alloc_io_test.go)
+//	cluster timeline SERVICE start|stop...         what happens while its allocations are watched
 //	cluster show jobs|intentions|policies|roles|locks|secrets
 func clusterCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
@@ -41,6 +43,10 @@ func clusterCmd(ts *testscript.TestScript, neg bool, args []string) {
 	verb, args := args[0], args[1:]
 	if verb == "show" {
 		fake.Edit(func(s *clustertest.State) { show(ts, s, args) })
+		return
+	}
+	if verb == "log" || verb == "timeline" {
+		allocIOCmd(ts, fake, verb, args)
 		return
 	}
 	fake.Edit(func(s *clustertest.State) {

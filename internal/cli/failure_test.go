@@ -31,6 +31,15 @@ func TestEveryCallFails(t *testing.T) {
 		{name: "deploy crash", args: args("deploy", nomad18, "-var", "image=demo:2", "-s", "web", jobs),
 			setup: func(s *clustertest.State) { s.Rollouts["web"] = clustertest.Crash }},
 		{name: "status", args: args("status")},
+		{name: "status json", args: args("status", "--format", "json", "api"),
+			// mesh_error says so.
+			tolerated: []string{"consul.health.connect"}},
+		{name: "plan json", args: args("plan", "--format", "json", nomad18, jobs),
+			tolerated: []string{"vault.secret.metadata", "vault.secret.read"}},
+		{name: "logs", args: args("logs", "api")},
+		{name: "logs follow", args: args("logs", "-f", "web"), setup: stopWhileFollowed("web")},
+		{name: "exec", args: args("exec", "web", "--", "echo", "hi")},
+		{name: "graph live", args: args("graph", "--live", jobs)},
 		{name: "status service", args: args("status", "api"),
 			// The Mesh line says it is unknown.
 			tolerated: []string{"consul.health.connect"}},
@@ -83,6 +92,14 @@ func TestEveryCallFails(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// stopWhileFollowed stops the service at the first watch of its
+// allocations, so that logs -f ends by itself.
+func stopWhileFollowed(service string) func(*clustertest.State) {
+	return func(s *clustertest.State) {
+		s.IO = &clustertest.TaskIO{Timeline: map[string][]string{"default/" + service: {"stop"}}}
 	}
 }
 

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/stackctl/stackctl/internal/cluster"
+	"github.com/stackctl/stackctl/internal/clusterview"
+	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/graph"
 	"github.com/stackctl/stackctl/internal/outdir"
 )
@@ -22,13 +25,17 @@ mesh only, their upstreams as arrows, and Traefik's entrypoints with the routes
 into the stack. DOT is Graphviz's language, Mermaid renders on GitHub and in
 most wikis, SVG is laid out in-process (no Graphviz install needed).
 With -o the format follows the file's extension (.dot, .gv, .mmd, .svg)
-unless --format is given. --live (not available yet) will add instance counts,
-health and which arrows the cluster's intentions allow.
+unless --format is given.
+--live reads the cluster too (Nomad and Consul, through the usual variables):
+each service's running and healthy instances (a service with fewer healthy
+than desired, or not running, is outlined red), and for each arrow whether
+Consul's intentions allow it: a declared call they deny is drawn red and
+dashed, a call they allow that no descriptor declares orange and dotted.
 Exit status: 0 drawn, 1 invalid descriptors or failed, 2 bad usage.`,
 		Flags: append(varFlags(),
 			&ucli.StringFlag{Name: "format", Usage: "output `FORMAT`: dot, mermaid or svg (default: from -o's extension, else dot)"},
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
-			&ucli.BoolFlag{Name: "live", Usage: "add what the cluster runs and allows (not available yet)"},
+			&ucli.BoolFlag{Name: "live", Usage: "add what the cluster runs and which calls its intentions allow"},
 		),
 		Action: runGraph,
 	}
@@ -58,9 +65,17 @@ func runGraph(c *ucli.Context) error {
 	}
 	g := graph.Build(st)
 	if c.Bool("live") {
-		// The cluster side (graph.Cluster over the Nomad and Consul clients)
-		// comes with the restructured cluster code; the renderer is ready.
-		return errors.New("graph --live is not available yet: reading counts, health and intentions from the cluster is still to come; draw the descriptors without --live")
+		ctx, cancel := interruptible(c.Context)
+		defer cancel()
+		cl, err := connect(ctx, cluster.Needs{})
+		if err != nil {
+			return err
+		}
+		view, err := clusterview.Read(ctx, cl, compile.Compile(st))
+		if err != nil {
+			return fmt.Errorf("graph --live: %w", err)
+		}
+		g.Observe(view)
 	}
 
 	var buf bytes.Buffer

@@ -101,6 +101,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			planCommand(),
 			deployCommand(),
 			statusCommand(),
+			logsCommand(),
+			execCommand(),
 			scaleCommand(),
 			rollbackCommand(),
 			destroyCommand(),

@@ -10,6 +10,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/jsonview"
 	"github.com/stackctl/stackctl/internal/rollout"
 	"github.com/stackctl/stackctl/internal/secrets"
 )
@@ -27,18 +28,26 @@ that must change are planned too (never their jobs).
 -out FILE saves the plan with the descriptors and variables it was made from;
 "stackctl deploy --plan FILE" checks it against them, then applies exactly
 it, and only while nothing it changes moved in the cluster since.
+--format json prints the plan as one JSON object for tools (schema: docs/cli.md,
+"JSON output"): every change per service, the Nomad diff, and whether each secret
+is set, never its value.
 Exit status: 0 no changes, 1 error, 2 usage, 3 changes (with --detailed-exitcode;
 without it, 0 for changes too).`,
 		Flags: append(varFlags(),
 			serviceFlag(),
 			&ucli.StringFlag{Name: "out", Usage: "save the plan to `FILE` for deploy --plan"},
 			&ucli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 3 when there are changes"},
+			formatFlag(),
 		),
 		Action: runPlan,
 	}
 }
 
 func runPlan(c *ucli.Context) error {
+	asJSON, err := jsonFormat(c)
+	if err != nil {
+		return err
+	}
 	b, cfg, err := loadBundle(c)
 	if err != nil {
 		return err
@@ -54,12 +63,25 @@ func runPlan(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	writePlan(c.App.Writer, p)
-	if out := c.String("out"); out != "" {
+	out := c.String("out")
+	if out != "" {
 		if err := deploy.Save(out, b, p); err != nil {
 			return fmt.Errorf("save plan: %w", err)
 		}
-		fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. Apply exactly it with: stackctl deploy --plan %s\n", out, out)
+	}
+	if asJSON {
+		// Only the document on stdout; the note for people goes to stderr.
+		if err := jsonview.Write(c.App.Writer, jsonview.NewPlan(b, only, p, out)); err != nil {
+			return err
+		}
+		if out != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Saved the plan to %s. Apply exactly it with: stackctl deploy --plan %s\n", out, out)
+		}
+	} else {
+		writePlan(c.App.Writer, p)
+		if out != "" {
+			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. Apply exactly it with: stackctl deploy --plan %s\n", out, out)
+		}
 	}
 	if p.HasChanges() && c.Bool("detailed-exitcode") {
 		return silentExit(ExitChanges)

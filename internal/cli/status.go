@@ -10,8 +10,27 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/cluster"
+	"github.com/stackctl/stackctl/internal/jsonview"
 	"github.com/stackctl/stackctl/internal/status"
 )
+
+// formatFlag chooses between the text for people and the JSON for tools
+// (internal/jsonview; docs/cli.md, "JSON output").
+func formatFlag() ucli.Flag {
+	return &ucli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"}
+}
+
+// jsonFormat reports whether --format asks for JSON.
+func jsonFormat(c *ucli.Context) (bool, error) {
+	switch f := c.String("format"); f {
+	case "text":
+		return false, nil
+	case "json":
+		return true, nil
+	default:
+		return false, usageErrorf("--format must be text or json, not %q", f)
+	}
+}
 
 func statusCommand() *ucli.Command {
 	return &ucli.Command{
@@ -19,8 +38,9 @@ func statusCommand() *ucli.Command {
 		Usage:     "show the services stackctl deployed: version, health, routes, scaling",
 		ArgsUsage: "[SERVICE]",
 		Description: `Without SERVICE, one line per service stackctl manages. With SERVICE, its
-allocations, its latest deployment, its routes and the autoscaler's last actions.`,
-		Flags:  []ucli.Flag{namespaceFlag()},
+allocations, its latest deployment, its routes and the autoscaler's last actions.
+--format json prints one JSON object instead (schema: docs/cli.md, "JSON output").`,
+		Flags:  []ucli.Flag{namespaceFlag(), formatFlag()},
 		Action: runStatus,
 	}
 }
@@ -28,6 +48,10 @@ allocations, its latest deployment, its routes and the autoscaler's last actions
 func runStatus(c *ucli.Context) error {
 	if c.NArg() > 1 {
 		return usageErrorf("status takes at most one SERVICE")
+	}
+	asJSON, err := jsonFormat(c)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
@@ -41,11 +65,17 @@ func runStatus(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
+		if asJSON {
+			return jsonview.Write(w, jsonview.NewStatusService(ns, d))
+		}
 		return writeDetail(w, d, time.Now())
 	}
 	list, err := status.List(ctx, cl, ns)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		return jsonview.Write(w, jsonview.NewStatusList(ns, list))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tVERSION\tSTATUS\tHEALTHY\tCOUNT (MIN-MAX)\tDEPLOYMENT\tROUTES")
@@ -54,7 +84,11 @@ func runStatus(c *ucli.Context) error {
 		if s.Deployment != nil {
 			dep = s.Deployment.Status
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.Version, s.Status, s.Healthy, s.Count, dep, strings.Join(s.Routes, "; "))
+		var routes []string
+		for _, r := range s.Routes {
+			routes = append(routes, r.String())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.Version, s.Status, s.Healthy(), s.Count(), dep, strings.Join(routes, "; "))
 	}
 	tw.Flush()
 	if len(list) == 0 {
@@ -67,8 +101,8 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 	fmt.Fprintf(w, "Service     %s\n", d.Service)
 	fmt.Fprintf(w, "Version     %d\n", d.Version)
 	fmt.Fprintf(w, "Status      %s\n", d.Status)
-	fmt.Fprintf(w, "Healthy     %s\n", d.Healthy)
-	fmt.Fprintf(w, "Count       %s\n", d.Count)
+	fmt.Fprintf(w, "Healthy     %s\n", d.Healthy())
+	fmt.Fprintf(w, "Count       %s\n", d.Count())
 	if dep := d.Deployment; dep != nil {
 		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", cluster.ShortID(dep.ID), dep.Status, dep.JobVersion, dep.StatusDescription)
 	}
@@ -85,7 +119,7 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 		fmt.Fprintf(w, "Route       %s\n", r)
 	}
 	for _, ev := range d.Scaling {
-		fmt.Fprintf(w, "Scaling     %s  %s\n", ev.Time.Format(time.RFC3339), ev.Text)
+		fmt.Fprintf(w, "Scaling     %s  %s\n", ev.Time.Format(time.RFC3339), ev.Text())
 	}
 	fmt.Fprintln(w, "\nAllocations")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -123,4 +123,5 @@ var Operations = []*Operation{
 	ConnectInstances, LockTake,
 	VaultHealth, TokenLookup, PolicyRead, PolicyWrite, PolicyDelete, RoleRead, RoleWrite, RoleDelete,
 	SecretMetadataRead, SecretRead, SecretCreate, SecretPatch,
+	JobAllocationsWatch, AllocLogs, AllocExec, // nomad_alloc.go
 }

@@ -22,10 +22,52 @@ type Summary struct {
 	Service    string
 	Version    uint64
 	Status     string
-	Healthy    string // "healthy/desired", "-" when unknown
-	Count      string // "count (min-max)" per group
+	Health     *Health // nil when Nomad reports no scaling status
+	Groups     []Group
 	Deployment *nomad.Deployment
-	Routes     []string // "<entrypoint> <rule>"
+	Routes     []Route
+}
+
+// Health counts a service's allocations over all its groups.
+type Health struct {
+	Desired, Running, Healthy int
+}
+
+// Group is a task group's count and its autoscaling bounds (nil without
+// an autoscale block).
+type Group struct {
+	Name     string
+	Count    int
+	Min, Max *int64
+}
+
+// Route is a Traefik router of the service.
+type Route struct {
+	Entrypoint string // Traefik's entrypoints, comma-separated
+	Rule       string
+}
+
+func (r Route) String() string { return r.Entrypoint + " " + r.Rule }
+
+// Healthy is "healthy/desired", "-" when unknown.
+func (s *Summary) Healthy() string {
+	if s.Health == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", s.Health.Healthy, s.Health.Desired)
+}
+
+// Count is "count (min-max)" per group.
+func (s *Summary) Count() string {
+	var parts []string
+	for _, g := range s.Groups {
+		p := fmt.Sprint(g.Count)
+		if g.Min != nil && g.Max != nil {
+			p += fmt.Sprintf(" (%d-%d)", *g.Min, *g.Max)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // List summarises every job stackctl deployed in namespace, by name.
@@ -58,7 +100,11 @@ func List(ctx context.Context, cl *cluster.Cluster, namespace string) ([]Summary
 // summarise reads a job's scale status and latest deployment.
 func summarise(ctx context.Context, cl *cluster.Cluster, job *nomad.Job) (Summary, *nomad.JobScaleStatusResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	sum := Summary{Service: id, Version: deref(job.Version), Status: deref(job.Status), Routes: compile.Routes(job)}
+	sum := Summary{Service: id, Version: deref(job.Version), Status: deref(job.Status)}
+	for _, r := range compile.Routes(job) {
+		ep, rule, _ := strings.Cut(r, " ")
+		sum.Routes = append(sum.Routes, Route{Entrypoint: ep, Rule: rule})
+	}
 	scale, err := cl.Nomad.ScaleStatus(ctx, ns, id)
 	if err != nil && !cluster.IsNotFound(err) {
 		return sum, nil, err
@@ -66,7 +112,7 @@ func summarise(ctx context.Context, cl *cluster.Cluster, job *nomad.Job) (Summar
 	if sum.Deployment, err = cl.Nomad.LatestDeployment(ctx, ns, id); err != nil && !cluster.IsNotFound(err) {
 		return sum, nil, err
 	}
-	sum.Healthy, sum.Count = healthy(scale), countRange(job, scale)
+	sum.Health, sum.Groups = health(scale), groups(job, scale)
 	return sum, scale, nil
 }
 
@@ -81,15 +127,25 @@ type Detail struct {
 
 // Event is one of the autoscaler's (or stackctl scale's) actions.
 type Event struct {
-	Time time.Time
-	Text string
+	Time          time.Time
+	Count         *int64 // nil for an event that changed no count
+	PreviousCount int64
+	Message       string
+}
+
+// Text is the event in words: "1 -> 3: scaled by stackctl".
+func (e Event) Text() string {
+	if e.Count == nil {
+		return e.Message
+	}
+	return fmt.Sprintf("%d -> %d: %s", e.PreviousCount, *e.Count, e.Message)
 }
 
 // Service reads one service.
 func Service(ctx context.Context, cl *cluster.Cluster, namespace, name string) (*Detail, error) {
 	job, err := cl.Nomad.Job(ctx, namespace, name)
 	if cluster.IsNotFound(err) {
-		return nil, fmt.Errorf("service %q: no job of that name in namespace %s (stackctl status lists the deployed services)", name, namespace)
+		return nil, notDeployed(namespace, name)
 	}
 	if err != nil {
 		return nil, err
@@ -115,11 +171,7 @@ func Service(ctx context.Context, cl *cluster.Cluster, namespace, name string) (
 				if i >= 3 {
 					break
 				}
-				text := ev.Message
-				if ev.Count != nil {
-					text = fmt.Sprintf("%d -> %d: %s", ev.PreviousCount, *ev.Count, ev.Message)
-				}
-				d.Scaling = append(d.Scaling, Event{Time: time.Unix(0, int64(ev.Time)).UTC(), Text: text})
+				d.Scaling = append(d.Scaling, Event{Time: time.Unix(0, int64(ev.Time)).UTC(), Count: ev.Count, PreviousCount: ev.PreviousCount, Message: ev.Message})
 			}
 		}
 	}
@@ -130,34 +182,36 @@ func Service(ctx context.Context, cl *cluster.Cluster, namespace, name string) (
 	return d, nil
 }
 
-func healthy(s *nomad.JobScaleStatusResponse) string {
+func health(s *nomad.JobScaleStatusResponse) *Health {
 	if s == nil {
-		return "-"
+		return nil
 	}
-	var h, d int
+	h := &Health{}
 	for _, tg := range s.TaskGroups {
-		h += tg.Healthy
-		d += tg.Desired
+		h.Healthy += tg.Healthy
+		h.Running += tg.Running
+		h.Desired += tg.Desired
 	}
-	return fmt.Sprintf("%d/%d", h, d)
+	return h
 }
 
-func countRange(job *nomad.Job, s *nomad.JobScaleStatusResponse) string {
-	var parts []string
+// groups reads each group's count from the scaling status (what the
+// autoscaler chose), else from the job.
+func groups(job *nomad.Job, s *nomad.JobScaleStatusResponse) []Group {
+	var out []Group
 	for _, g := range job.TaskGroups {
-		count := deref(g.Count)
+		gr := Group{Name: deref(g.Name), Count: deref(g.Count)}
 		if s != nil {
-			if tg, ok := s.TaskGroups[deref(g.Name)]; ok {
-				count = tg.Desired
+			if tg, ok := s.TaskGroups[gr.Name]; ok {
+				gr.Count = tg.Desired
 			}
 		}
-		p := fmt.Sprint(count)
 		if g.Scaling != nil && g.Scaling.Min != nil && g.Scaling.Max != nil {
-			p += fmt.Sprintf(" (%d-%d)", *g.Scaling.Min, *g.Scaling.Max)
+			gr.Min, gr.Max = g.Scaling.Min, g.Scaling.Max
 		}
-		parts = append(parts, p)
+		out = append(out, gr)
 	}
-	return strings.Join(parts, ", ")
+	return out
 }
 
 func deref[T any](p *T) T {

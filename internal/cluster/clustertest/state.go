@@ -51,6 +51,8 @@ type State struct {
 	Roles    map[string]map[string]any `json:"roles"`   // by mount/name
 	Secrets  map[string]*Secret        `json:"secrets"` // by mount/path
 
+	IO *TaskIO `json:"io,omitempty"` // task logs and what happens while they are followed (alloc_io.go)
+
 	Down   map[string]bool `json:"down,omitempty"` // "nomad", "consul", "vault"
 	Faults []*Fault        `json:"faults,omitempty"`
 }
