@@ -83,6 +83,7 @@ func TestScripts(t *testing.T) {
 				}
 			},
 			"cluster": clusterCmd,
+			"jsonl":   jsonlCmd,
 		},
 	})
 }

@@ -48,6 +48,7 @@ type Nomad interface {
 	Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error)
 	DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error)
 	Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error)
+	RolloutReader // nomad_rollout.go
 }
 
 // Consul is what the use cases read and write in Consul.

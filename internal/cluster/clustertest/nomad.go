@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -165,7 +166,8 @@ func (c *Cluster) addVersion(job *nomad.Job, stable bool) *Job {
 }
 
 // rollout registers job as a new version and plays the service's rollout
-// behaviour through at once; it returns the evaluation's ID.
+// behaviour through, at once or, for a service in State.Slow, after that
+// many reads of the deployment; it returns the evaluation's ID.
 func (c *Cluster) rollout(job *nomad.Job) string {
 	id := deref(job.ID)
 	j := c.addVersion(job, false)
@@ -177,29 +179,72 @@ func (c *Cluster) rollout(job *nomad.Job) string {
 		eval.FailedTGAllocs = unplaced(deref(job.TaskGroups[0].Name))
 		return eval.ID
 	}
-	dep := &nomad.Deployment{ID: c.newID('d'), Namespace: ns, JobID: id, JobVersion: version, TaskGroups: map[string]*nomad.DeploymentState{}, CreateIndex: c.s.Index}
+	c.cancelRunning(ns, id)
+	dep := &nomad.Deployment{ID: c.newID('d'), Namespace: ns, JobID: id, JobVersion: version, TaskGroups: map[string]*nomad.DeploymentState{},
+		CreateIndex: c.s.Index, Status: "running", StatusDescription: "Deployment is running"}
 	eval.DeploymentID = dep.ID
 	c.s.Deployments[dep.ID] = dep
 	c.stopAllocs(j)
 	for _, g := range job.TaskGroups {
 		n := deref(g.Count)
-		st := &nomad.DeploymentState{DesiredTotal: n, PlacedAllocs: n}
+		st := &nomad.DeploymentState{DesiredTotal: n, PlacedAllocs: n, AutoRevert: autoRevert(g),
+			RequireProgressBy: time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)}
 		dep.TaskGroups[deref(g.Name)] = st
 		for range n {
 			a := c.newAlloc(j, job, deref(g.Name), dep.ID)
-			switch behaviour {
-			case Crash:
-				a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
-				a.TaskStates = map[string]*nomad.TaskState{deref(g.Name): {State: "dead", Failed: true, Events: []*nomad.TaskEvent{
-					{Type: "Terminated", DisplayMessage: "Exit Code: 1, Exit Message: \"boom\""},
-					{Type: "Not Restarting", DisplayMessage: "Exceeded allowed attempts 2 in interval 30m0s and mode is \"fail\"", FailsTask: true},
-				}}}
-				st.UnhealthyAllocs++
-			case Stuck:
-				a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
-			default:
-				st.HealthyAllocs++
+			a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
+		}
+	}
+	if reads := c.s.Slow[id]; reads > 0 && behaviour != Stuck {
+		c.s.Pending[dep.ID] = &Pending{Reads: reads, Behaviour: behaviour}
+		return eval.ID
+	}
+	c.finish(dep, behaviour)
+	return eval.ID
+}
+
+func autoRevert(g *nomad.TaskGroup) bool { return g.Update != nil && deref(g.Update.AutoRevert) }
+
+// finish plays a deployment's end: its allocations' fate, the checks
+// Consul reports, the deployment's status and Nomad's auto-revert.
+func (c *Cluster) finish(dep *nomad.Deployment, behaviour string) {
+	j := c.s.Jobs[key(dep.Namespace, dep.JobID)]
+	var job *nomad.Job
+	for _, v := range j.Versions {
+		if deref(v.Version) == dep.JobVersion {
+			job = v
+		}
+	}
+	id := dep.JobID
+	for _, a := range j.Allocs {
+		if a.JobVersion != dep.JobVersion || a.DesiredStatus != "run" {
+			continue
+		}
+		st := dep.TaskGroups[a.TaskGroup]
+		task := taskName(job, a.TaskGroup)
+		switch behaviour {
+		case Crash:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
+			a.TaskStates = map[string]*nomad.TaskState{task: {State: "dead", Failed: true, Restarts: 2, Events: crashEvents(1, 0, "", 2)}}
+			st.UnhealthyAllocs++
+		case Panic, OOM:
+			// The task crashes at start, twice restarted, then the
+			// restart policy gives up; Nomad waits for the progress
+			// deadline before it fails the deployment.
+			exit, signal, msg := 2, 0, ""
+			log := panicLog
+			if behaviour == OOM {
+				exit, signal, msg, log = 137, 0, "OOM Killed", "demo: allocating 512 MiB\n"
 			}
+			a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
+			a.TaskStates = map[string]*nomad.TaskState{task: {State: "dead", Failed: true, Restarts: 2, Events: crashEvents(exit, signal, msg, 2)}}
+			c.s.Logs[a.ID+"/"+task+"/stderr"] = strings.Repeat(log, 3)
+			st.UnhealthyAllocs++
+		case Stuck:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
+		default:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "running", ptr(true)
+			st.HealthyAllocs++
 		}
 	}
 	switch behaviour {
@@ -217,14 +262,15 @@ func (c *Cluster) rollout(job *nomad.Job) string {
 				}
 			}
 		}
-	case Stuck:
+	case Stuck, Panic, OOM:
 		dep.Status, dep.StatusDescription = "running", "Deployment is running"
 	default:
 		delete(c.s.Checks, id)
 		dep.Status, dep.StatusDescription = "successful", "Deployment completed successfully"
-		job.Stable = ptr(true)
+		if job != nil {
+			job.Stable = ptr(true)
+		}
 	}
-	return eval.ID
 }
 
 func lastStable(j *Job) *nomad.Job {
@@ -420,14 +466,16 @@ func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.
 	})
 }
 
-// Deployment and Evaluation answer at once: every rollout has already
-// been played through, so blocking would only slow tests.
+// Deployment and Evaluation answer at once: a rollout is played through
+// at registration, or after a few reads of its deployment (State.Slow),
+// so blocking would only slow tests.
 func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
 	r, err := call(f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return indexed[*nomad.Deployment]{}, notFound("deployment")
 		}
+		f.c.tick(d)
 		return indexed[*nomad.Deployment]{clone(d), f.c.s.Index}, nil
 	})
 	if err != nil {
@@ -442,15 +490,7 @@ func (f fakeNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]
 		if !ok {
 			return nil, notFound("deployment")
 		}
-		var out []*nomad.AllocationListStub
-		if j, ok := f.c.s.Jobs[key(d.Namespace, d.JobID)]; ok {
-			for _, a := range j.Allocs {
-				if a.JobVersion == d.JobVersion {
-					out = append(out, clone(a))
-				}
-			}
-		}
-		return out, nil
+		return f.c.deploymentAllocs(d), nil
 	})
 }
 
