@@ -36,11 +36,11 @@ import (
 type Disposition int
 
 const (
-	Idle       Disposition = iota // nothing running: go ahead
-	WaitScale                     // a scaling deployment: wait, then plan again
-	Follow                        // our own version's rollout: follow it
-	Supersede                     // a hopeless rollout: register over it
-	Refuse                        // someone's release: the user decides (--force)
+	Idle      Disposition = iota // nothing running: go ahead
+	WaitScale                    // a scaling deployment: wait, then plan again
+	Follow                       // our own version's rollout: follow it
+	Supersede                    // a hopeless rollout: register over it
+	Refuse                       // someone's release: the user decides (--force)
 )
 
 // Running is a service's latest deployment and what the deploy does

@@ -121,7 +121,9 @@ func (in *inspector) finalPass(ctx context.Context) {
 // new since the last call. With final, a failure is reported even when
 // Nomad has not decided about it yet.
 func (in *inspector) observe(ctx context.Context, allocs []*nomad.AllocationListStub, final bool) {
-	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex < allocs[j].CreateIndex || (allocs[i].CreateIndex == allocs[j].CreateIndex && allocs[i].ID < allocs[j].ID) })
+	sort.Slice(allocs, func(i, j int) bool {
+		return allocs[i].CreateIndex < allocs[j].CreateIndex || (allocs[i].CreateIndex == allocs[j].CreateIndex && allocs[i].ID < allocs[j].ID)
+	})
 	for _, a := range allocs {
 		tasks := make([]string, 0, len(a.TaskStates))
 		for task := range a.TaskStates {
