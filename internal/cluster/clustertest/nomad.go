@@ -25,7 +25,7 @@ func notFound(what string) error {
 }
 
 func (f fakeNomad) Leader(ctx context.Context) error {
-	return do(f.c, "nomad", cluster.NomadLeader, "", func() {})
+	return do(ctx, f.c, "nomad", cluster.NomadLeader, "", func() {})
 }
 
 func (f fakeNomad) job(ns, id string) (*Job, error) {
@@ -37,7 +37,7 @@ func (f fakeNomad) job(ns, id string) (*Job, error) {
 }
 
 func (f fakeNomad) Job(ctx context.Context, ns, id string) (*nomad.Job, error) {
-	return call(f.c, "nomad", cluster.JobRead, id, func() (*nomad.Job, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRead, id, func() (*nomad.Job, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -47,7 +47,7 @@ func (f fakeNomad) Job(ctx context.Context, ns, id string) (*nomad.Job, error) {
 }
 
 func (f fakeNomad) Jobs(ctx context.Context, ns string) ([]*nomad.JobListStub, error) {
-	return call(f.c, "nomad", cluster.JobList, "", func() ([]*nomad.JobListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.JobList, "", func() ([]*nomad.JobListStub, error) {
 		var out []*nomad.JobListStub
 		for _, j := range f.c.s.Jobs {
 			l := j.latest()
@@ -77,7 +77,7 @@ func validate(job *nomad.Job) error {
 // planner would.
 func (f fakeNomad) Plan(ctx context.Context, job *nomad.Job) (*nomad.JobPlanResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	return call(f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
 		if err := validate(job); err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func unplaced(group string) map[string]*nomad.AllocationMetric {
 // stackctl does not read), honours PreserveCounts, and plays the rollout.
 func (f fakeNomad) Register(ctx context.Context, job *nomad.Job, opts *nomad.RegisterOptions) (*nomad.JobRegisterResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	return call(f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
 		if f.c.race(cluster.JobRegister, id) {
 			if j, err := f.job(ns, id); err == nil {
 				f.c.addVersion(clone(j.latest()), true)
@@ -309,7 +309,7 @@ func (c *Cluster) newAlloc(j *Job, job *nomad.Job, group, depID string) *nomad.A
 // Deregister stops the job (a new modify index, as Nomad's stop is a
 // write), or forgets it with purge.
 func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (string, error) {
-	return call(f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
+	return call(ctx, f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return "", err
@@ -330,7 +330,7 @@ func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (s
 }
 
 func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, error) {
-	return call(f.c, "nomad", cluster.JobVersions, id, func() ([]*nomad.Job, error) {
+	return call(ctx, f.c, "nomad", cluster.JobVersions, id, func() ([]*nomad.Job, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -346,7 +346,7 @@ func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, e
 // Revert enforces the prior version like Nomad's enforce_prior_version,
 // then plays the service's rollout behaviour for the old spec.
 func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current uint64) (*nomad.JobRegisterResponse, error) {
-	return call(f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -367,7 +367,7 @@ func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current u
 // Scale refuses during a running deployment, as Nomad does, and records a
 // scaling event the way the autoscaler's and stackctl's show in status.
 func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, message string) (*nomad.JobRegisterResponse, error) {
-	return call(f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -409,7 +409,7 @@ func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, m
 // ScaleStatus counts running and healthy allocations per group; a stopped
 // job desires none.
 func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobScaleStatusResponse, error) {
-	return call(f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -435,7 +435,7 @@ func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobSc
 }
 
 func (f fakeNomad) Allocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	return call(f.c, "nomad", cluster.JobAllocations, id, func() ([]*nomad.AllocationListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.JobAllocations, id, func() ([]*nomad.AllocationListStub, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -455,7 +455,7 @@ func (c *Cluster) latestDeployment(ns, id string) *nomad.Deployment {
 }
 
 func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.Deployment, error) {
-	return call(f.c, "nomad", cluster.JobDeployment, id, func() (*nomad.Deployment, error) {
+	return call(ctx, f.c, "nomad", cluster.JobDeployment, id, func() (*nomad.Deployment, error) {
 		if _, err := f.job(ns, id); err != nil {
 			return nil, err
 		}
@@ -470,7 +470,7 @@ func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.
 // at registration, or after a few reads of its deployment (State.Slow),
 // so blocking would only slow tests.
 func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return indexed[*nomad.Deployment]{}, notFound("deployment")
@@ -485,7 +485,7 @@ func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) 
 }
 
 func (f fakeNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	return call(f.c, "nomad", cluster.DeploymentAllocs, id, func() ([]*nomad.AllocationListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.DeploymentAllocs, id, func() ([]*nomad.AllocationListStub, error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return nil, notFound("deployment")
@@ -495,7 +495,7 @@ func (f fakeNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]
 }
 
 func (f fakeNomad) Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.EvaluationRead, id, func() (indexed[*nomad.Evaluation], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.EvaluationRead, id, func() (indexed[*nomad.Evaluation], error) {
 		e, ok := f.c.s.Evals[id]
 		if !ok {
 			return indexed[*nomad.Evaluation]{}, notFound("evaluation")

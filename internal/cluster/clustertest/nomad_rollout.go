@@ -92,7 +92,7 @@ func taskName(job *nomad.Job, group string) string {
 }
 
 func (f fakeNomad) WatchDeploymentAllocations(ctx context.Context, ns, id string, index uint64) ([]*nomad.AllocationListStub, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.DeploymentAllocs, id, func() (indexed[[]*nomad.AllocationListStub], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.DeploymentAllocs, id, func() (indexed[[]*nomad.AllocationListStub], error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return indexed[[]*nomad.AllocationListStub]{}, notFound("deployment")
@@ -118,7 +118,7 @@ func (c *Cluster) deploymentAllocs(d *nomad.Deployment) []*nomad.AllocationListS
 }
 
 func (f fakeNomad) TaskLogTail(ctx context.Context, ns, allocID, task, stream string, max int64) ([]byte, error) {
-	return call(f.c, "nomad", cluster.TaskLogsRead, allocID, func() ([]byte, error) {
+	return call(ctx, f.c, "nomad", cluster.TaskLogsRead, allocID, func() ([]byte, error) {
 		found := false
 		for _, j := range f.c.s.Jobs {
 			for _, a := range j.Allocs {

@@ -11,9 +11,11 @@
 package clustertest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -290,23 +292,28 @@ func (c *Cluster) PutIntentions(e *consul.ServiceIntentionsConfigEntry) {
 }
 
 // call runs f under the cluster's lock, unless a fault of op on name (or
-// the component being down) fails the call first.
-func call[T any](c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
+// the component being down) fails the call first. A call on a context
+// that has ended fails as the API clients' do, without reaching the
+// cluster.
+func call[T any](ctx context.Context, c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, &url.Error{Op: "Get", URL: component, Err: err}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !slices.Contains(c.calls, op.ID) {
 		c.calls = append(c.calls, op.ID)
 	}
 	if err := c.fail(component, op, name); err != nil {
-		var zero T
 		return zero, err
 	}
 	return f()
 }
 
 // do is call for a change that cannot fail by itself.
-func do(c *Cluster, component string, op *cluster.Operation, name string, f func()) error {
-	_, err := call(c, component, op, name, func() (struct{}, error) {
+func do(ctx context.Context, c *Cluster, component string, op *cluster.Operation, name string, f func()) error {
+	_, err := call(ctx, c, component, op, name, func() (struct{}, error) {
 		f()
 		return struct{}{}, nil
 	})
