@@ -14,7 +14,10 @@
 //	                       without credentials, report the status and the
 //	                       start of the answer
 //
-// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT.
+// It listens on $PORT (default 8080) and stops on SIGTERM/SIGINT. With
+// CRASH_AT_START=1 it panics before listening (exit 2, "panic: demo: crash
+// at start (CRASH_AT_START=1)" on stderr): a release that crashes at
+// start, for the tests of deploy's failure inspector.
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 )
 
 func main() {
+	crashIfAsked(os.LookupEnv)
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
@@ -48,5 +52,15 @@ func main() {
 	log.Printf("demo listening on :%s", port)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		log.Fatal(err)
+	}
+}
+
+// crashPanic is the recognisable first line a crash at start writes.
+const crashPanic = "demo: crash at start (CRASH_AT_START=1)"
+
+// crashIfAsked panics, as a broken release would, when CRASH_AT_START=1.
+func crashIfAsked(env lookupEnv) {
+	if v, _ := env("CRASH_AT_START"); v == "1" {
+		panic(crashPanic)
 	}
 }
