@@ -118,6 +118,12 @@ func runDeploy(c *ucli.Context) error {
 	} else if err == nil && opts.Detach && res.Plan.HasChanges() {
 		fmt.Fprintln(out, "Detached: follow the rollout with stackctl status.")
 	}
+	return rolloutExit(err)
+}
+
+// rolloutExit maps how following rollouts ended to the exit: 1 for a
+// rollout not followed to its end (already reported) or not healthy.
+func rolloutExit(err error) error {
 	var failed *rollout.FailedError
 	switch {
 	case errors.Is(err, deploy.ErrUnfinished):

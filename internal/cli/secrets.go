@@ -144,15 +144,10 @@ func runSecretsPut(c *ucli.Context) error {
 	})
 	writeRotations(out, rots, c.Duration("timeout"))
 	var failed *rollout.FailedError
-	switch {
-	case errors.Is(err, deploy.ErrUnfinished):
-		return silentExit(ExitError)
-	case errors.As(err, &failed):
-		return &exitError{code: ExitError, err: err}
-	case err != nil:
+	if err != nil && !errors.Is(err, deploy.ErrUnfinished) && !errors.As(err, &failed) {
 		return fmt.Errorf("%w\nThe value is stored (version %d); instances that did not roll keep the old value until they start again", err, version)
 	}
-	return nil
+	return rolloutExit(err)
 }
 
 // writeRotations ends a rotation: each rolled service's outcome, in the

@@ -368,7 +368,7 @@ func waitEnded(ctx context.Context, cl *cluster.Cluster, r *Running) (*nomad.Dep
 		default:
 			return d, nil
 		}
-		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
+		if err := rollout.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
@@ -394,19 +394,8 @@ func bornDeployment(ctx context.Context, cl *cluster.Cluster, ns, id string, v u
 		if time.Now().After(until) {
 			return nil, nil
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := rollout.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return nil, err
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
