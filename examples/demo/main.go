@@ -19,6 +19,9 @@
 // as many third-party apps do (the zero-downtime tests use it). With
 // arguments it runs one command and exits instead (commands.go), for
 // `stackctl exec`: demo version, demo exit N, demo cat.
+// With CRASH_AT_START=1 it panics before listening (exit 2, "panic: demo:
+// crash at start (CRASH_AT_START=1)" on stderr): a release that crashes at
+// start, for the tests of deploy's failure inspector.
 package main
 
 import (
@@ -35,6 +38,7 @@ func main() {
 	if len(os.Args) > 1 {
 		os.Exit(command(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
+	crashIfAsked(os.LookupEnv)
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
@@ -60,5 +64,15 @@ func main() {
 	log.Printf("demo listening on :%s", port)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		log.Fatal(err)
+	}
+}
+
+// crashPanic is the recognisable first line a crash at start writes.
+const crashPanic = "demo: crash at start (CRASH_AT_START=1)"
+
+// crashIfAsked panics, as a broken release would, when CRASH_AT_START=1.
+func crashIfAsked(env lookupEnv) {
+	if v, _ := env("CRASH_AT_START"); v == "1" {
+		panic(crashPanic)
 	}
 }

@@ -24,7 +24,10 @@ import (
 //	cluster race OP NAME                          a concurrent deploy registers NAME first
 //	cluster down nomad|consul|vault               the component does not answer
 //	cluster seal | cluster notoken                Vault is sealed / there is no token
-//	cluster rollout SERVICE healthy|crash|stuck|unplaced
+//	cluster rollout SERVICE healthy|crash|stuck|unplaced|panic|oom [after=N]
+//	                                              after=N: the deployment runs for N reads first
+//	cluster scaling ID N [by=autoscaler|stackctl|cli] [after=K]
+//	                                              a scaling deployment of the count, running for K reads
 //	cluster lock KEY                              another deploy holds KEY
 //	cluster job ID [ns=NS] [stack=S] [unmanaged] [stopped] [count=N] [nogroups]
 //	cluster count ID N                            the autoscaler moved the count
@@ -33,7 +36,7 @@ import (
 //	cluster secret MOUNT/PATH KEY=VALUE...
 //	cluster log SERVICE TASK STREAM TEXT...        every instance's task writes TEXT and a newline (alloc_io_test.go)
 //	cluster timeline SERVICE start|stop...         what happens while its allocations are watched
-//	cluster show jobs|intentions|policies|roles|locks|secrets
+//	cluster show jobs|intentions|policies|roles|locks|secrets | cluster show meta ID
 func clusterCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
 		ts.Fatalf("usage: cluster VERB ARGS...")
@@ -41,8 +44,13 @@ func clusterCmd(ts *testscript.TestScript, neg bool, args []string) {
 	fake, err := clustertest.Open(ts.Getenv(fakeClusterEnv))
 	ts.Check(err)
 	verb, args := args[0], args[1:]
-	if verb == "show" {
+	switch verb {
+	case "show":
 		fake.Edit(func(s *clustertest.State) { show(ts, s, args) })
+		return
+	case "scaling":
+		scaling(ts, fake, args)
+		ts.Check(fake.Save())
 		return
 	}
 	if verb == "log" || verb == "timeline" {
@@ -63,6 +71,12 @@ func clusterCmd(ts *testscript.TestScript, neg bool, args []string) {
 			s.NoToken = true
 		case "rollout":
 			s.Rollouts[args[0]] = args[1]
+			delete(s.Slow, args[0])
+			for _, a := range args[2:] {
+				if n, ok := strings.CutPrefix(a, "after="); ok {
+					s.Slow[args[0]], _ = strconv.Atoi(n)
+				}
+			}
 		case "lock":
 			s.Locks[args[0]] = "another-host pid 4242"
 		case "job":
@@ -155,6 +169,30 @@ func addJob(ts *testscript.TestScript, fake *clustertest.Cluster, args []string)
 	}
 }
 
+// scaling starts a scaling deployment, as the autoscaler's scaling
+// request (by=autoscaler, the default) or another scaler's would.
+func scaling(ts *testscript.TestScript, fake *clustertest.Cluster, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: cluster scaling ID N [by=...] [after=K]")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	by, reads := clustertest.ByAutoscaler, 3
+	for _, a := range args[2:] {
+		k, v, _ := strings.Cut(a, "=")
+		switch k {
+		case "by":
+			by = v
+		case "after":
+			reads, err = strconv.Atoi(v)
+			ts.Check(err)
+		default:
+			ts.Fatalf("cluster scaling: unknown option %q", a)
+		}
+	}
+	ts.Check(fake.ScaleWithDeployment("default", args[0], n, by, reads))
+}
+
 func setCount(ts *testscript.TestScript, s *clustertest.State, args []string) {
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -224,6 +262,14 @@ func show(ts *testscript.TestScript, s *clustertest.State, args []string) {
 	case "locks":
 		for k := range s.Locks {
 			lines = append(lines, k)
+		}
+	case "meta":
+		j, ok := s.Jobs["default/"+args[1]]
+		if !ok {
+			ts.Fatalf("cluster show meta: no job %s", args[1])
+		}
+		for k, v := range j.Versions[len(j.Versions)-1].Meta {
+			lines = append(lines, k+"="+v)
 		}
 	case "secrets":
 		for k, sec := range s.Secrets {

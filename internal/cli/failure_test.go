@@ -26,8 +26,10 @@ func TestEveryCallFails(t *testing.T) {
 			// Shown as UNREADABLE; deploy refuses then.
 			tolerated: []string{"vault.secret.metadata", "vault.secret.read"}},
 		{name: "deploy", args: args("deploy", nomad18, "-var", "image=demo:2", jobs),
-			// Read only to explain a failed rollout.
-			tolerated: []string{"consul.health.checks"}, silent: []string{"consul.health.checks"}},
+			// Read only to explain a failed rollout (the inspector reads
+			// the deployment's allocations while it runs).
+			tolerated: []string{"consul.health.checks", "nomad.deployment.allocations"},
+			silent:    []string{"consul.health.checks", "nomad.deployment.allocations"}},
 		{name: "deploy crash", args: args("deploy", nomad18, "-var", "image=demo:2", "-s", "web", jobs),
 			setup: func(s *clustertest.State) { s.Rollouts["web"] = clustertest.Crash }},
 		{name: "status", args: args("status")},
@@ -46,7 +48,14 @@ func TestEveryCallFails(t *testing.T) {
 		{name: "scale", args: args("scale", "web", "2")},
 		{name: "rollback", args: args("rollback", "web", "0"), setup: secondVersion},
 		{name: "destroy", args: args("destroy", "--yes", "api")},
-		{name: "secrets put", args: args("secrets", "put", "--stack", jobs, "api", "API_SIGNING_KEY"), stdin: "v"},
+		{name: "secrets put", args: args("secrets", "put", "--stack", jobs, "api", "API_SIGNING_KEY"), stdin: "v",
+			// The roll is watched as deploy's rollouts are.
+			tolerated: []string{"consul.health.checks", "nomad.deployment.allocations"},
+			silent:    []string{"consul.health.checks", "nomad.deployment.allocations"}},
+		// The deployment never ends by itself: without the inspector's
+		// reads the watch ends at --timeout.
+		{name: "deploy crash at start", args: args("deploy", nomad18, "--timeout", "1s", "-var", "image=demo:2", "-s", "web", jobs),
+			setup: func(s *clustertest.State) { s.Rollouts["web"] = clustertest.Panic }},
 		{name: "secrets get", args: args("secrets", "get", "--stack", jobs, "api", "API_SIGNING_KEY")},
 		{name: "secrets list", args: args("secrets", "list", "--stack", jobs, "api")},
 	}

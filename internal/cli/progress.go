@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,4 +64,58 @@ func (v *ttyView) report(e rollout.Event) {
 		fmt.Fprintf(v.w, "  %s\n", v.status[n])
 	}
 	v.drawn = len(names)
+}
+
+// jsonFormatVersion is in every object deploy --format json writes; it
+// changes only when a field changes meaning or goes away.
+const jsonFormatVersion = 1
+
+// jsonLines writes one JSON object per line (docs/cli.md, "deploy
+// --format json"); concurrent watchers share it.
+type jsonLines struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// write adds the fields every object has and writes obj on one line.
+func (j *jsonLines) write(typ, service string, obj map[string]any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	obj["format_version"] = jsonFormatVersion
+	obj["type"] = typ
+	obj["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	if service != "" {
+		obj["service"] = service
+	}
+	// One line each (Encode ends it), with "->" and "<" as they are.
+	enc := json.NewEncoder(j.w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		_ = enc.Encode(map[string]any{"format_version": jsonFormatVersion, "type": "error", "message": "encode event: " + err.Error()})
+	}
+}
+
+// report writes a progress event: its kind as the type, its first line
+// as the message (what follows is in the fields, such as a crash's
+// stderr), and its data's fields.
+func (j *jsonLines) report(e rollout.Event) {
+	obj := fields(e.Data)
+	obj["message"], _, _ = strings.Cut(e.Text, "\n")
+	j.write(string(e.Kind), e.Service, obj)
+}
+
+// fields turns an event's data into the object's fields.
+func fields(data any) map[string]any {
+	obj := map[string]any{}
+	if data == nil {
+		return obj
+	}
+	b, err := json.Marshal(data)
+	if err == nil {
+		_ = json.Unmarshal(b, &obj)
+	}
+	return obj
 }

@@ -89,6 +89,8 @@ func TestRefusals(t *testing.T) {
 		{op: "nomad.job.deployment", args: args("status", "web"), want: []string{`Nomad refused to read latest deployment of job web`, `["read-job"]`, nomadPolicy}},
 		{op: "nomad.deployment.read", args: change, want: []string{`web: error: Nomad refused to follow deployment d`, `["read-job"]`, nomadPolicy}},
 		{op: "nomad.deployment.allocations", setup: crash, args: change, want: []string{`could not read the deployment's allocations: Nomad refused to list allocations of deployment d`, nomadPolicy}},
+		{op: "nomad.alloc.logs-tail", setup: func(s *clustertest.State) { s.Rollouts["web"] = clustertest.Panic }, args: change, want: []string{
+			`web: cannot show the tasks' stderr: Nomad refused to read the logs of allocation a`, `["read-logs"]`, nomadPolicy, "going on without it", "exit code 2"}},
 		{op: "nomad.evaluation.read", args: change, want: []string{`web: error: Nomad refused to follow evaluation e`, `["read-job"]`, nomadPolicy}},
 		{op: "consul.leader", args: args("status"), want: []string{"Consul at http://consul.test:8500: 403 Permission denied"}},
 		{op: "consul.intentions.read", args: args("plan", nomad18, jobs), want: []string{`Consul refused to read intentions for api (403 Permission denied): the token needs service "api" { intentions = "read" }`, consulPolicy}},

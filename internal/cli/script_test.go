@@ -84,6 +84,7 @@ func TestScripts(t *testing.T) {
 			},
 			"cluster": clusterCmd,
 			"json":    jsonCmd,
+			"jsonl":   jsonlCmd,
 		},
 	})
 }

@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
+	"github.com/stackctl/stackctl/internal/rollout"
 	"github.com/stackctl/stackctl/internal/secrets"
 )
 
@@ -28,10 +32,19 @@ func secretsCommand() *ucli.Command {
 				Usage:     "store the value of one of the service's secrets (read from stdin or --from-file)",
 				ArgsUsage: "SERVICE ENV_NAME",
 				Description: `On a terminal the value is read without echo. It must fit one line of the
-env file Nomad's template writes (64 KiB, escapes included).`,
+env file Nomad's template writes (64 KiB, escapes included).
+
+Then every running service of the stack that reads that Vault path and key
+rolls onto the new value through a Nomad rolling deployment (its job as it
+runs, with the meta key stackctl-secrets changed: a hash of KV versions,
+never a value), watched as deploy watches. --no-roll only stores the value:
+running instances keep the old one until they start again.`,
 				Flags: append(varFlags(), stack,
 					&ucli.StringFlag{Name: "from-file", Usage: "read the value from `FILE` instead of stdin"},
-					&ucli.BoolFlag{Name: "keep-newline", Usage: "keep a trailing newline of the value"}),
+					&ucli.BoolFlag{Name: "keep-newline", Usage: "keep a trailing newline of the value"},
+					&ucli.BoolFlag{Name: "no-roll", Usage: "store the value only; running instances keep the old one until they start again"},
+					serviceFlag(),
+					&ucli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "stop waiting for a running deployment, and then for the roll, after `DURATION` each"}),
 				Action: runSecretsPut,
 			},
 			{
@@ -66,13 +79,13 @@ func stackBundle(c *ucli.Context) (*compile.Bundle, error) {
 }
 
 // secretRef finds SERVICE's secret ENV_NAME in the stack at --stack.
-func secretRef(c *ucli.Context) (secrets.Ref, error) {
+func secretRef(c *ucli.Context) (secrets.Ref, *compile.Bundle, error) {
 	b, err := stackBundle(c)
 	if err != nil {
-		return secrets.Ref{}, err
+		return secrets.Ref{}, nil, err
 	}
 	ref, err := secrets.Find(b, c.Args().Get(0), c.Args().Get(1))
-	return ref, usageError(err)
+	return ref, b, usageError(err)
 }
 
 // usageError makes a "no such service or secret" a usage error.
@@ -88,9 +101,15 @@ func runSecretsPut(c *ucli.Context) error {
 	if c.NArg() != 2 {
 		return usageErrorf("secrets put needs SERVICE and ENV_NAME; the value comes from stdin or --from-file, never the command line")
 	}
-	ref, err := secretRef(c)
+	ref, b, err := secretRef(c)
 	if err != nil {
 		return err
+	}
+	readers := secrets.Readers(b, ref)
+	for _, name := range c.StringSlice("service") {
+		if !slices.Contains(readers, name) {
+			return usageErrorf("--service %s: it does not read %s key %s (its readers: %s)", name, ref.Location(), ref.Key, strings.Join(readers, ", "))
+		}
 	}
 	value, err := readSecretValue(c, ref)
 	if err != nil {
@@ -111,8 +130,44 @@ func runSecretsPut(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "%s: %s stored at %s key %s (version %d, %d bytes)\n", ref.Service, ref.Env, ref.Location(), ref.Key, version, len(value))
-	return nil
+	out := c.App.Writer
+	fmt.Fprintf(out, "%s: %s stored at %s key %s (version %d, %d bytes)\n", ref.Service, ref.Env, ref.Location(), ref.Key, version, len(value))
+	if c.Bool("no-roll") {
+		for _, name := range readers {
+			fmt.Fprintf(out, "%s: not rolled (--no-roll): running instances keep the old value until they start again "+
+				"(the next deploy that replaces them, a restart or a reschedule); instances started from now on read version %d\n", name, version)
+		}
+		return nil
+	}
+	rots, err := deploy.Rotate(ctx, cl, deploy.RotateOptions{
+		Bundle: b, Secret: ref, Services: c.StringSlice("service"), Timeout: c.Duration("timeout"), Report: newReporter(out),
+	})
+	writeRotations(out, rots, c.Duration("timeout"))
+	var failed *rollout.FailedError
+	if err != nil && !errors.Is(err, deploy.ErrUnfinished) && !errors.As(err, &failed) {
+		return fmt.Errorf("%w\nThe value is stored (version %d); instances that did not roll keep the old value until they start again", err, version)
+	}
+	return rolloutExit(err)
+}
+
+// writeRotations ends a rotation: each rolled service's outcome, in the
+// words of deploy, and the new value live where it is healthy.
+func writeRotations(out io.Writer, rots []*deploy.Rotation, timeout time.Duration) {
+	var ws []deploy.Watched
+	for _, r := range rots {
+		if r.Watched != nil {
+			ws = append(ws, *r.Watched)
+		}
+	}
+	if len(ws) == 0 {
+		return
+	}
+	writeWatched(out, ws, timeout)
+	for _, w := range ws {
+		if !w.Stopped && w.Err == nil && w.Result.Outcome == rollout.Healthy {
+			fmt.Fprintf(out, "%s: every instance has the new value\n", w.Service)
+		}
+	}
 }
 
 // readSecretValue reads the value from --from-file, or from stdin without
@@ -145,7 +200,7 @@ func runSecretsGet(c *ucli.Context) error {
 	if c.NArg() != 2 {
 		return usageErrorf("secrets get needs SERVICE and ENV_NAME")
 	}
-	ref, err := secretRef(c)
+	ref, _, err := secretRef(c)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ type Nomad interface {
 	DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error)
 	Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error)
 	AllocIO // logs and exec (nomad_alloc.go)
+	RolloutReader // nomad_rollout.go
 }
 
 // Consul is what the use cases read and write in Consul.

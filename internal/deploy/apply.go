@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -70,43 +69,6 @@ type Registered struct {
 	Changed bool // the job was registered (EvalID is set)
 }
 
-// CheckApplicable refuses, before anything is written, plans that would
-// fail half-way: missing secrets and deployments still running.
-func CheckApplicable(ctx context.Context, cl *cluster.Cluster, p *Plan, force bool) error {
-	var errs []error
-	for _, s := range p.Selected() {
-		for _, m := range s.MissingSecrets() {
-			errs = append(errs, &MissingSecretError{Service: s.Name, Secret: m})
-		}
-		if force || s.JobChange == NoChange || s.JobChange == Create {
-			continue
-		}
-		if err := checkIdle(ctx, cl, s); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkIdle refuses while a deployment of the job runs, or while a version
-// registered moments ago has no deployment yet (another deploy is
-// starting; the version becomes stable once its rollout succeeds).
-func checkIdle(ctx context.Context, cl *cluster.Cluster, s *ServicePlan) error {
-	ns, id := *s.Job.Namespace, *s.Job.ID
-	d, err := cl.Nomad.LatestDeployment(ctx, ns, id)
-	if err != nil {
-		return err
-	}
-	if d != nil && d.Status == "running" {
-		return &BusyError{Service: s.Name, DeploymentID: d.ID, JobVersion: d.JobVersion}
-	}
-	job, err := cl.Nomad.Job(ctx, ns, id)
-	if err == nil && !deref(job.Stable) && !isStopped(job) && (d == nil || d.JobVersion != deref(job.Version)) {
-		return &BusyError{Service: s.Name, DeploymentID: "(not created yet)", JobVersion: deref(job.Version)}
-	}
-	return nil
-}
-
 // Apply writes the plan in dependency order: first the intentions of
 // services outside the selection, then service by service Vault policy
 // and role, Consul intentions, and the Nomad job, registered only if it is
@@ -158,7 +120,8 @@ func applyService(ctx context.Context, cl *cluster.Cluster, s *ServicePlan, repo
 	if err := register(ctx, cl, s, &r); err != nil {
 		return r, err
 	}
-	report.Step(s.Name, fmt.Sprintf("job registered (version %d, evaluation %s)", r.JobVersion, cluster.ShortID(r.EvalID)))
+	report.Emit(s.Name, rollout.KindRegistered, fmt.Sprintf("job registered (version %d, evaluation %s)", r.JobVersion, cluster.ShortID(r.EvalID)),
+		rollout.Registered{JobVersion: r.JobVersion, Evaluation: r.EvalID})
 	return r, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/secrets"
 )
 
 // planJob reads the current job, refuses one stackctl does not own for
@@ -34,6 +35,7 @@ func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp 
 		}
 		sp.JobVersion = deref(current.Version)
 		keepCounts(sp, current)
+		keepSecretsStamp(sp, current)
 	}
 	resp, err := cl.Nomad.Plan(ctx, sp.Job)
 	if err != nil {
@@ -81,6 +83,21 @@ func keepCounts(sp *ServicePlan, current *nomad.Job) {
 	if clamped {
 		sp.PreserveCounts = false
 	}
+}
+
+// keepSecretsStamp keeps the cluster's record of the secret versions the
+// instances run with (secrets.MetaKey): the descriptors never hold it, so
+// without this a deploy after a rotation would plan it away, a change
+// that replaces every instance for nothing.
+func keepSecretsStamp(sp *ServicePlan, current *nomad.Job) {
+	v, ok := current.Meta[secrets.MetaKey]
+	if !ok {
+		return
+	}
+	if sp.Job.Meta == nil {
+		sp.Job.Meta = map[string]string{}
+	}
+	sp.Job.Meta[secrets.MetaKey] = v
 }
 
 // jobChange reads what registering does from Nomad's plan diff.

@@ -23,10 +23,11 @@ import (
 
 // MeshStatus says how many of a job's running allocations Consul offers as
 // Connect instances.
+// It is the data of a KindMesh event.
 type MeshStatus struct {
-	Running int
-	Ready   int
-	Waiting []string // one line per running allocation not offered, with why
+	Running int      `json:"running"`
+	Ready   int      `json:"ready"`
+	Waiting []string `json:"waiting,omitempty"` // one line per running allocation not offered, with why
 }
 
 // Done says whether every running allocation is offered.
@@ -131,7 +132,7 @@ func WaitMesh(ctx context.Context, cl *cluster.Cluster, namespace, service strin
 			return m, err
 		}
 		if line := m.String(); line != last {
-			report.Step(service, line)
+			report.Emit(service, KindMesh, line, m)
 			last = line
 		}
 		if m.Done() {

@@ -52,18 +52,28 @@ func PlacementReasons(failed map[string]*nomad.AllocationMetric) []string {
 	return out
 }
 
-// allocReasons reports the task events of the deployment's failed or
-// unhealthy allocations: the driver error, exit code, template failure...
-func allocReasons(ctx context.Context, cl *cluster.Cluster, t Target, depID string) []string {
+// explain reads the deployment's allocations once more: the inspector
+// reports the task failures it has not reported yet, and the reasons are
+// those failures (each with the end of its stderr) and the telling task
+// events of the other unhealthy or failed allocations (a template that
+// cannot render, a task that never started in time).
+func explain(ctx context.Context, cl *cluster.Cluster, t Target, depID string, in *inspector) []string {
 	allocs, err := cl.Nomad.DeploymentAllocations(ctx, t.Namespace, depID)
 	if err != nil {
-		return []string{"could not read the deployment's allocations: " + err.Error()}
+		return append(in.reasons(), "could not read the deployment's allocations: "+err.Error())
 	}
+	in.observe(ctx, allocs, true)
+	return append(in.reasons(), eventReasons(allocs, in.crashedAllocs())...)
+}
+
+// eventReasons lists the telling task events of the unhealthy or failed
+// allocations not in skip (those whose failures were told already).
+func eventReasons(allocs []*nomad.AllocationListStub, skip map[string]bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range allocs {
 		unhealthy := a.DeploymentStatus != nil && a.DeploymentStatus.Healthy != nil && !*a.DeploymentStatus.Healthy
-		if !unhealthy && a.ClientStatus != "failed" {
+		if skip[a.ID] || (!unhealthy && a.ClientStatus != "failed") {
 			continue
 		}
 		for task, ts := range a.TaskStates {
@@ -137,10 +147,13 @@ func (t *checkTracker) poll(ctx context.Context, cl *cluster.Cluster, service st
 func (t *checkTracker) failing() []string {
 	var out []string
 	for name, output := range t.critical {
-		if len(output) > 200 {
-			output = output[:200] + "..."
+		if output == "" {
+			// Consul has no output for a check whose target is gone (a
+			// dead task): saying so beats an empty line.
+			out = append(out, fmt.Sprintf("health check %q critical (Consul gave no output: the task may not be running)", name))
+			continue
 		}
-		out = append(out, fmt.Sprintf("health check %q failing: %s", name, output))
+		out = append(out, fmt.Sprintf("health check %q failing: %s", name, clean(output)))
 	}
 	sort.Strings(out)
 	if t.err != nil {

@@ -84,7 +84,7 @@ func (c *Cluster) AddTimeline(ns, job string, steps ...string) {
 // job's next timeline step, or wait a moment when there is none, as a
 // blocking query that sees no change would.
 func (f fakeNomad) WatchAllocations(ctx context.Context, ns, id string, index uint64) ([]*nomad.AllocationListStub, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.JobAllocationsWatch, id, func() (indexed[[]*nomad.AllocationListStub], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.JobAllocationsWatch, id, func() (indexed[[]*nomad.AllocationListStub], error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return indexed[[]*nomad.AllocationListStub]{}, err
@@ -202,7 +202,7 @@ func (c *Cluster) checkTask(alloc *nomad.AllocationListStub, task string) error 
 // followed stream then stays open until the allocation stops, the reader
 // is closed or ctx ends.
 func (f fakeNomad) Logs(ctx context.Context, alloc *nomad.AllocationListStub, req cluster.LogRequest) (io.ReadCloser, error) {
-	text, err := call(f.c, "nomad", cluster.AllocLogs, alloc.JobID, func() (string, error) {
+	text, err := call(ctx, f.c, "nomad", cluster.AllocLogs, alloc.JobID, func() (string, error) {
 		if err := f.c.checkTask(alloc, req.Task); err != nil {
 			return "", err
 		}
@@ -267,7 +267,7 @@ func (p *pipeStream) Close() error {
 // Anything else is not found: a message on stderr and exit 126, as the
 // Docker driver answers.
 func (f fakeNomad) Exec(ctx context.Context, alloc *nomad.AllocationListStub, req cluster.ExecRequest) (int, error) {
-	_, err := call(f.c, "nomad", cluster.AllocExec, alloc.JobID, func() (struct{}, error) {
+	_, err := call(ctx, f.c, "nomad", cluster.AllocExec, alloc.JobID, func() (struct{}, error) {
 		if err := f.c.checkTask(alloc, req.Task); err != nil {
 			return struct{}{}, err
 		}

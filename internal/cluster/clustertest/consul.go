@@ -15,13 +15,13 @@ type fakeConsul struct{ c *Cluster }
 func (f fakeConsul) Addr() string { return ConsulAddr }
 
 func (f fakeConsul) Leader(ctx context.Context) (string, error) {
-	return call(f.c, "consul", cluster.ConsulLeader, "", func() (string, error) {
+	return call(ctx, f.c, "consul", cluster.ConsulLeader, "", func() (string, error) {
 		return "10.0.0.1:8300", nil
 	})
 }
 
 func (f fakeConsul) Intentions(ctx context.Context, service string) (*consul.ServiceIntentionsConfigEntry, error) {
-	return call(f.c, "consul", cluster.IntentionsRead, service, func() (*consul.ServiceIntentionsConfigEntry, error) {
+	return call(ctx, f.c, "consul", cluster.IntentionsRead, service, func() (*consul.ServiceIntentionsConfigEntry, error) {
 		e, ok := f.c.s.Intentions[service]
 		if !ok {
 			return nil, &cluster.StatusError{Code: 404, Message: "Config entry not found for \"service-intentions\" / \"" + service + "\""}
@@ -31,7 +31,7 @@ func (f fakeConsul) Intentions(ctx context.Context, service string) (*consul.Ser
 }
 
 func (f fakeConsul) AllIntentions(ctx context.Context) ([]*consul.ServiceIntentionsConfigEntry, error) {
-	return call(f.c, "consul", cluster.IntentionsList, "", func() ([]*consul.ServiceIntentionsConfigEntry, error) {
+	return call(ctx, f.c, "consul", cluster.IntentionsList, "", func() ([]*consul.ServiceIntentionsConfigEntry, error) {
 		var out []*consul.ServiceIntentionsConfigEntry
 		for _, e := range f.c.s.Intentions {
 			out = append(out, clone(e))
@@ -42,7 +42,7 @@ func (f fakeConsul) AllIntentions(ctx context.Context) ([]*consul.ServiceIntenti
 }
 
 func (f fakeConsul) WriteIntentions(ctx context.Context, e *consul.ServiceIntentionsConfigEntry, index uint64) (bool, error) {
-	return call(f.c, "consul", cluster.IntentionsWrite, e.Name, func() (bool, error) {
+	return call(ctx, f.c, "consul", cluster.IntentionsWrite, e.Name, func() (bool, error) {
 		return f.c.writeIntentions(e, index), nil
 	})
 }
@@ -66,7 +66,7 @@ func (c *Cluster) writeIntentions(e *consul.ServiceIntentionsConfigEntry, index 
 }
 
 func (f fakeConsul) DeleteIntentions(ctx context.Context, service string, index uint64) (bool, error) {
-	return call(f.c, "consul", cluster.IntentionsDelete, service, func() (bool, error) {
+	return call(ctx, f.c, "consul", cluster.IntentionsDelete, service, func() (bool, error) {
 		old, ok := f.c.s.Intentions[service]
 		if !ok || old.ModifyIndex != index {
 			return false, nil
@@ -77,7 +77,7 @@ func (f fakeConsul) DeleteIntentions(ctx context.Context, service string, index 
 }
 
 func (f fakeConsul) Checks(ctx context.Context, service string) ([]*consul.HealthCheck, error) {
-	return call(f.c, "consul", cluster.HealthChecks, service, func() ([]*consul.HealthCheck, error) {
+	return call(ctx, f.c, "consul", cluster.HealthChecks, service, func() ([]*consul.HealthCheck, error) {
 		return clone(f.c.s.Checks[service]), nil
 	})
 }
@@ -85,7 +85,7 @@ func (f fakeConsul) Checks(ctx context.Context, service string) ([]*consul.Healt
 // Connect offers every running allocation of the service's job as a
 // passing Connect instance, named the way Nomad registers sidecars.
 func (f fakeConsul) Connect(ctx context.Context, service string) ([]*consul.ServiceEntry, error) {
-	return call(f.c, "consul", cluster.ConnectInstances, service, func() ([]*consul.ServiceEntry, error) {
+	return call(ctx, f.c, "consul", cluster.ConnectInstances, service, func() ([]*consul.ServiceEntry, error) {
 		var out []*consul.ServiceEntry
 		for k, j := range f.c.s.Jobs {
 			if !strings.HasSuffix(k, "/"+service) {
@@ -106,7 +106,7 @@ func (f fakeConsul) Connect(ctx context.Context, service string) ([]*consul.Serv
 }
 
 func (f fakeConsul) Lock(ctx context.Context, key, holder string) (func(), bool, error) {
-	held, err := call(f.c, "consul", cluster.LockTake, key, func() (bool, error) {
+	held, err := call(ctx, f.c, "consul", cluster.LockTake, key, func() (bool, error) {
 		if _, held := f.c.s.Locks[key]; held {
 			return true, nil
 		}

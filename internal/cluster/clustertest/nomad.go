@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -24,7 +25,7 @@ func notFound(what string) error {
 }
 
 func (f fakeNomad) Leader(ctx context.Context) error {
-	return do(f.c, "nomad", cluster.NomadLeader, "", func() {})
+	return do(ctx, f.c, "nomad", cluster.NomadLeader, "", func() {})
 }
 
 func (f fakeNomad) job(ns, id string) (*Job, error) {
@@ -36,7 +37,7 @@ func (f fakeNomad) job(ns, id string) (*Job, error) {
 }
 
 func (f fakeNomad) Job(ctx context.Context, ns, id string) (*nomad.Job, error) {
-	return call(f.c, "nomad", cluster.JobRead, id, func() (*nomad.Job, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRead, id, func() (*nomad.Job, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -46,7 +47,7 @@ func (f fakeNomad) Job(ctx context.Context, ns, id string) (*nomad.Job, error) {
 }
 
 func (f fakeNomad) Jobs(ctx context.Context, ns string) ([]*nomad.JobListStub, error) {
-	return call(f.c, "nomad", cluster.JobList, "", func() ([]*nomad.JobListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.JobList, "", func() ([]*nomad.JobListStub, error) {
 		var out []*nomad.JobListStub
 		for _, j := range f.c.s.Jobs {
 			l := j.latest()
@@ -76,7 +77,7 @@ func validate(job *nomad.Job) error {
 // planner would.
 func (f fakeNomad) Plan(ctx context.Context, job *nomad.Job) (*nomad.JobPlanResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	return call(f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobPlan, id, func() (*nomad.JobPlanResponse, error) {
 		if err := validate(job); err != nil {
 			return nil, err
 		}
@@ -113,7 +114,7 @@ func unplaced(group string) map[string]*nomad.AllocationMetric {
 // stackctl does not read), honours PreserveCounts, and plays the rollout.
 func (f fakeNomad) Register(ctx context.Context, job *nomad.Job, opts *nomad.RegisterOptions) (*nomad.JobRegisterResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
-	return call(f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRegister, id, func() (*nomad.JobRegisterResponse, error) {
 		if f.c.race(cluster.JobRegister, id) {
 			if j, err := f.job(ns, id); err == nil {
 				f.c.addVersion(clone(j.latest()), true)
@@ -165,7 +166,8 @@ func (c *Cluster) addVersion(job *nomad.Job, stable bool) *Job {
 }
 
 // rollout registers job as a new version and plays the service's rollout
-// behaviour through at once; it returns the evaluation's ID.
+// behaviour through, at once or, for a service in State.Slow, after that
+// many reads of the deployment; it returns the evaluation's ID.
 func (c *Cluster) rollout(job *nomad.Job) string {
 	id := deref(job.ID)
 	j := c.addVersion(job, false)
@@ -177,29 +179,72 @@ func (c *Cluster) rollout(job *nomad.Job) string {
 		eval.FailedTGAllocs = unplaced(deref(job.TaskGroups[0].Name))
 		return eval.ID
 	}
-	dep := &nomad.Deployment{ID: c.newID('d'), Namespace: ns, JobID: id, JobVersion: version, TaskGroups: map[string]*nomad.DeploymentState{}, CreateIndex: c.s.Index}
+	c.cancelRunning(ns, id)
+	dep := &nomad.Deployment{ID: c.newID('d'), Namespace: ns, JobID: id, JobVersion: version, TaskGroups: map[string]*nomad.DeploymentState{},
+		CreateIndex: c.s.Index, Status: "running", StatusDescription: "Deployment is running"}
 	eval.DeploymentID = dep.ID
 	c.s.Deployments[dep.ID] = dep
 	c.stopAllocs(j)
 	for _, g := range job.TaskGroups {
 		n := deref(g.Count)
-		st := &nomad.DeploymentState{DesiredTotal: n, PlacedAllocs: n}
+		st := &nomad.DeploymentState{DesiredTotal: n, PlacedAllocs: n, AutoRevert: autoRevert(g),
+			RequireProgressBy: time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)}
 		dep.TaskGroups[deref(g.Name)] = st
 		for range n {
 			a := c.newAlloc(j, job, deref(g.Name), dep.ID)
-			switch behaviour {
-			case Crash:
-				a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
-				a.TaskStates = map[string]*nomad.TaskState{deref(g.Name): {State: "dead", Failed: true, Events: []*nomad.TaskEvent{
-					{Type: "Terminated", DisplayMessage: "Exit Code: 1, Exit Message: \"boom\""},
-					{Type: "Not Restarting", DisplayMessage: "Exceeded allowed attempts 2 in interval 30m0s and mode is \"fail\"", FailsTask: true},
-				}}}
-				st.UnhealthyAllocs++
-			case Stuck:
-				a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
-			default:
-				st.HealthyAllocs++
+			a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
+		}
+	}
+	if reads := c.s.Slow[id]; reads > 0 && behaviour != Stuck {
+		c.s.Pending[dep.ID] = &Pending{Reads: reads, Behaviour: behaviour}
+		return eval.ID
+	}
+	c.finish(dep, behaviour)
+	return eval.ID
+}
+
+func autoRevert(g *nomad.TaskGroup) bool { return g.Update != nil && deref(g.Update.AutoRevert) }
+
+// finish plays a deployment's end: its allocations' fate, the checks
+// Consul reports, the deployment's status and Nomad's auto-revert.
+func (c *Cluster) finish(dep *nomad.Deployment, behaviour string) {
+	j := c.s.Jobs[key(dep.Namespace, dep.JobID)]
+	var job *nomad.Job
+	for _, v := range j.Versions {
+		if deref(v.Version) == dep.JobVersion {
+			job = v
+		}
+	}
+	id := dep.JobID
+	for _, a := range j.Allocs {
+		if a.JobVersion != dep.JobVersion || a.DesiredStatus != "run" {
+			continue
+		}
+		st := dep.TaskGroups[a.TaskGroup]
+		task := taskName(job, a.TaskGroup)
+		switch behaviour {
+		case Crash:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
+			a.TaskStates = map[string]*nomad.TaskState{task: {State: "dead", Failed: true, Restarts: 2, Events: crashEvents(1, 0, "", 2)}}
+			st.UnhealthyAllocs++
+		case Panic, OOM:
+			// The task crashes at start, twice restarted, then the
+			// restart policy gives up; Nomad waits for the progress
+			// deadline before it fails the deployment.
+			exit, signal, msg := 2, 0, ""
+			log := panicLog
+			if behaviour == OOM {
+				exit, signal, msg, log = 137, 0, "OOM Killed", "demo: allocating 512 MiB\n"
 			}
+			a.ClientStatus, a.DeploymentStatus.Healthy = "failed", ptr(false)
+			a.TaskStates = map[string]*nomad.TaskState{task: {State: "dead", Failed: true, Restarts: 2, Events: crashEvents(exit, signal, msg, 2)}}
+			c.s.Logs[a.ID+"/"+task+"/stderr"] = strings.Repeat(log, 3)
+			st.UnhealthyAllocs++
+		case Stuck:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "pending", nil
+		default:
+			a.ClientStatus, a.DeploymentStatus.Healthy = "running", ptr(true)
+			st.HealthyAllocs++
 		}
 	}
 	switch behaviour {
@@ -217,14 +262,15 @@ func (c *Cluster) rollout(job *nomad.Job) string {
 				}
 			}
 		}
-	case Stuck:
+	case Stuck, Panic, OOM:
 		dep.Status, dep.StatusDescription = "running", "Deployment is running"
 	default:
 		delete(c.s.Checks, id)
 		dep.Status, dep.StatusDescription = "successful", "Deployment completed successfully"
-		job.Stable = ptr(true)
+		if job != nil {
+			job.Stable = ptr(true)
+		}
 	}
-	return eval.ID
 }
 
 func lastStable(j *Job) *nomad.Job {
@@ -263,7 +309,7 @@ func (c *Cluster) newAlloc(j *Job, job *nomad.Job, group, depID string) *nomad.A
 // Deregister stops the job (a new modify index, as Nomad's stop is a
 // write), or forgets it with purge.
 func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (string, error) {
-	return call(f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
+	return call(ctx, f.c, "nomad", cluster.JobDeregister, id, func() (string, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return "", err
@@ -284,7 +330,7 @@ func (f fakeNomad) Deregister(ctx context.Context, ns, id string, purge bool) (s
 }
 
 func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, error) {
-	return call(f.c, "nomad", cluster.JobVersions, id, func() ([]*nomad.Job, error) {
+	return call(ctx, f.c, "nomad", cluster.JobVersions, id, func() ([]*nomad.Job, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -300,7 +346,7 @@ func (f fakeNomad) Versions(ctx context.Context, ns, id string) ([]*nomad.Job, e
 // Revert enforces the prior version like Nomad's enforce_prior_version,
 // then plays the service's rollout behaviour for the old spec.
 func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current uint64) (*nomad.JobRegisterResponse, error) {
-	return call(f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobRevert, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -321,7 +367,7 @@ func (f fakeNomad) Revert(ctx context.Context, ns, id string, version, current u
 // Scale refuses during a running deployment, as Nomad does, and records a
 // scaling event the way the autoscaler's and stackctl's show in status.
 func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, message string) (*nomad.JobRegisterResponse, error) {
-	return call(f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobScale, id, func() (*nomad.JobRegisterResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -363,7 +409,7 @@ func (f fakeNomad) Scale(ctx context.Context, ns, id, group string, count int, m
 // ScaleStatus counts running and healthy allocations per group; a stopped
 // job desires none.
 func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobScaleStatusResponse, error) {
-	return call(f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
+	return call(ctx, f.c, "nomad", cluster.JobScaleStatus, id, func() (*nomad.JobScaleStatusResponse, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -389,7 +435,7 @@ func (f fakeNomad) ScaleStatus(ctx context.Context, ns, id string) (*nomad.JobSc
 }
 
 func (f fakeNomad) Allocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	return call(f.c, "nomad", cluster.JobAllocations, id, func() ([]*nomad.AllocationListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.JobAllocations, id, func() ([]*nomad.AllocationListStub, error) {
 		j, err := f.job(ns, id)
 		if err != nil {
 			return nil, err
@@ -409,7 +455,7 @@ func (c *Cluster) latestDeployment(ns, id string) *nomad.Deployment {
 }
 
 func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.Deployment, error) {
-	return call(f.c, "nomad", cluster.JobDeployment, id, func() (*nomad.Deployment, error) {
+	return call(ctx, f.c, "nomad", cluster.JobDeployment, id, func() (*nomad.Deployment, error) {
 		if _, err := f.job(ns, id); err != nil {
 			return nil, err
 		}
@@ -420,14 +466,16 @@ func (f fakeNomad) LatestDeployment(ctx context.Context, ns, id string) (*nomad.
 	})
 }
 
-// Deployment and Evaluation answer at once: every rollout has already
-// been played through, so blocking would only slow tests.
+// Deployment and Evaluation answer at once: a rollout is played through
+// at registration, or after a few reads of its deployment (State.Slow),
+// so blocking would only slow tests.
 func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.DeploymentRead, id, func() (indexed[*nomad.Deployment], error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return indexed[*nomad.Deployment]{}, notFound("deployment")
 		}
+		f.c.tick(d)
 		return indexed[*nomad.Deployment]{clone(d), f.c.s.Index}, nil
 	})
 	if err != nil {
@@ -437,25 +485,17 @@ func (f fakeNomad) Deployment(ctx context.Context, ns, id string, index uint64) 
 }
 
 func (f fakeNomad) DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error) {
-	return call(f.c, "nomad", cluster.DeploymentAllocs, id, func() ([]*nomad.AllocationListStub, error) {
+	return call(ctx, f.c, "nomad", cluster.DeploymentAllocs, id, func() ([]*nomad.AllocationListStub, error) {
 		d, ok := f.c.s.Deployments[id]
 		if !ok {
 			return nil, notFound("deployment")
 		}
-		var out []*nomad.AllocationListStub
-		if j, ok := f.c.s.Jobs[key(d.Namespace, d.JobID)]; ok {
-			for _, a := range j.Allocs {
-				if a.JobVersion == d.JobVersion {
-					out = append(out, clone(a))
-				}
-			}
-		}
-		return out, nil
+		return f.c.deploymentAllocs(d), nil
 	})
 }
 
 func (f fakeNomad) Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error) {
-	r, err := call(f.c, "nomad", cluster.EvaluationRead, id, func() (indexed[*nomad.Evaluation], error) {
+	r, err := call(ctx, f.c, "nomad", cluster.EvaluationRead, id, func() (indexed[*nomad.Evaluation], error) {
 		e, ok := f.c.s.Evals[id]
 		if !ok {
 			return indexed[*nomad.Evaluation]{}, notFound("evaluation")

@@ -11,9 +11,11 @@
 package clustertest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -27,9 +29,15 @@ import (
 // Rollout behaviours of a service's next registrations.
 const (
 	Healthy  = "healthy"  // the deployment succeeds, every instance in the mesh
-	Crash    = "crash"    // the tasks exit, the deployment fails, Nomad reverts to the last stable version
+	Crash    = "crash"    // the tasks exit, the health check fails, the deployment fails, Nomad reverts to the last stable version
 	Stuck    = "stuck"    // the deployment never ends
 	Unplaced = "unplaced" // the scheduler finds no node
+	// Panic and OOM: the task crashes at start (exit 2 with a Go panic on
+	// stderr; or OOM-killed, exit 137) until its restart policy gives up,
+	// and the deployment keeps running, as Nomad's does until its
+	// progress deadline.
+	Panic = "panic"
+	OOM   = "oom"
 )
 
 // State is everything the fake cluster holds.
@@ -41,6 +49,11 @@ type State struct {
 	Deployments map[string]*nomad.Deployment     `json:"deployments"`
 	Rollouts    map[string]string                `json:"rollouts,omitempty"` // service -> behaviour
 	Checks      map[string][]*consul.HealthCheck `json:"checks,omitempty"`
+	// Slow holds a service's next deployments running for that many
+	// reads of the deployment before they end; Pending counts them down.
+	Slow    map[string]int      `json:"slow,omitempty"`
+	Pending map[string]*Pending `json:"pending,omitempty"` // by deployment ID
+	Logs    map[string]string   `json:"logs,omitempty"`    // by allocID/task/stream
 
 	Intentions map[string]*consul.ServiceIntentionsConfigEntry `json:"intentions"`
 	Locks      map[string]string                               `json:"locks"`
@@ -111,6 +124,7 @@ func New() *Cluster {
 	return &Cluster{s: &State{
 		Jobs: map[string]*Job{}, Evals: map[string]*nomad.Evaluation{}, Deployments: map[string]*nomad.Deployment{},
 		Rollouts: map[string]string{}, Checks: map[string][]*consul.HealthCheck{},
+		Slow: map[string]int{}, Pending: map[string]*Pending{}, Logs: map[string]string{},
 		Intentions: map[string]*consul.ServiceIntentionsConfigEntry{}, Locks: map[string]string{},
 		Policies: map[string]string{}, Roles: map[string]map[string]any{}, Secrets: map[string]*Secret{},
 		Down: map[string]bool{},
@@ -138,6 +152,9 @@ func Open(path string) (*Cluster, error) {
 	fillNil(&c.s.Deployments, fresh.Deployments)
 	fillNil(&c.s.Rollouts, fresh.Rollouts)
 	fillNil(&c.s.Checks, fresh.Checks)
+	fillNil(&c.s.Slow, fresh.Slow)
+	fillNil(&c.s.Pending, fresh.Pending)
+	fillNil(&c.s.Logs, fresh.Logs)
 	fillNil(&c.s.Intentions, fresh.Intentions)
 	fillNil(&c.s.Locks, fresh.Locks)
 	fillNil(&c.s.Policies, fresh.Policies)
@@ -277,23 +294,28 @@ func (c *Cluster) PutIntentions(e *consul.ServiceIntentionsConfigEntry) {
 }
 
 // call runs f under the cluster's lock, unless a fault of op on name (or
-// the component being down) fails the call first.
-func call[T any](c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
+// the component being down) fails the call first. A call on a context
+// that has ended fails as the API clients' do, without reaching the
+// cluster.
+func call[T any](ctx context.Context, c *Cluster, component string, op *cluster.Operation, name string, f func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, &url.Error{Op: "Get", URL: component, Err: err}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !slices.Contains(c.calls, op.ID) {
 		c.calls = append(c.calls, op.ID)
 	}
 	if err := c.fail(component, op, name); err != nil {
-		var zero T
 		return zero, err
 	}
 	return f()
 }
 
 // do is call for a change that cannot fail by itself.
-func do(c *Cluster, component string, op *cluster.Operation, name string, f func()) error {
-	_, err := call(c, component, op, name, func() (struct{}, error) {
+func do(ctx context.Context, c *Cluster, component string, op *cluster.Operation, name string, f func()) error {
+	_, err := call(ctx, c, component, op, name, func() (struct{}, error) {
 		f()
 		return struct{}{}, nil
 	})

@@ -23,35 +23,35 @@ func (f fakeVault) HasToken() bool {
 }
 
 func (f fakeVault) Health(ctx context.Context) (*vault.HealthResponse, error) {
-	return call(f.c, "vault", cluster.VaultHealth, "", func() (*vault.HealthResponse, error) {
+	return call(ctx, f.c, "vault", cluster.VaultHealth, "", func() (*vault.HealthResponse, error) {
 		return &vault.HealthResponse{Initialized: true, Sealed: f.c.s.Sealed}, nil
 	})
 }
 
 func (f fakeVault) LookupSelf(ctx context.Context) error {
-	return do(f.c, "vault", cluster.TokenLookup, "", func() {})
+	return do(ctx, f.c, "vault", cluster.TokenLookup, "", func() {})
 }
 
 func (f fakeVault) Policy(ctx context.Context, name string) (string, error) {
-	return call(f.c, "vault", cluster.PolicyRead, name, func() (string, error) {
+	return call(ctx, f.c, "vault", cluster.PolicyRead, name, func() (string, error) {
 		return f.c.s.Policies[name], nil
 	})
 }
 
 func (f fakeVault) WritePolicy(ctx context.Context, name, text string) error {
-	return do(f.c, "vault", cluster.PolicyWrite, name, func() {
+	return do(ctx, f.c, "vault", cluster.PolicyWrite, name, func() {
 		f.c.s.Policies[name] = text
 	})
 }
 
 func (f fakeVault) DeletePolicy(ctx context.Context, name string) error {
-	return do(f.c, "vault", cluster.PolicyDelete, name, func() {
+	return do(ctx, f.c, "vault", cluster.PolicyDelete, name, func() {
 		delete(f.c.s.Policies, name)
 	})
 }
 
 func (f fakeVault) Role(ctx context.Context, mount, name string) (map[string]any, error) {
-	return call(f.c, "vault", cluster.RoleRead, name, func() (map[string]any, error) {
+	return call(ctx, f.c, "vault", cluster.RoleRead, name, func() (map[string]any, error) {
 		r, ok := f.c.s.Roles[mount+"/"+name]
 		if !ok {
 			return nil, nil
@@ -63,7 +63,7 @@ func (f fakeVault) Role(ctx context.Context, mount, name string) (map[string]any
 // WriteRole stores the role the way Vault returns it: durations in
 // seconds.
 func (f fakeVault) WriteRole(ctx context.Context, mount, name string, body map[string]any) error {
-	return do(f.c, "vault", cluster.RoleWrite, name, func() {
+	return do(ctx, f.c, "vault", cluster.RoleWrite, name, func() {
 		r := clone(body)
 		for k, v := range r {
 			if s, ok := v.(string); ok && (strings.HasSuffix(k, "_period") || strings.HasSuffix(k, "_ttl")) {
@@ -77,7 +77,7 @@ func (f fakeVault) WriteRole(ctx context.Context, mount, name string, body map[s
 }
 
 func (f fakeVault) DeleteRole(ctx context.Context, mount, name string) error {
-	return do(f.c, "vault", cluster.RoleDelete, name, func() {
+	return do(ctx, f.c, "vault", cluster.RoleDelete, name, func() {
 		delete(f.c.s.Roles, mount+"/"+name)
 	})
 }
@@ -95,7 +95,7 @@ func created(version int) time.Time {
 }
 
 func (f fakeVault) SecretMetadata(ctx context.Context, mount, path string) (*vault.KVMetadata, error) {
-	return call(f.c, "vault", cluster.SecretMetadataRead, path, func() (*vault.KVMetadata, error) {
+	return call(ctx, f.c, "vault", cluster.SecretMetadataRead, path, func() (*vault.KVMetadata, error) {
 		s, err := f.secret(mount, path)
 		if err != nil {
 			return nil, err
@@ -114,7 +114,7 @@ func kvSecret(s *Secret) *vault.KVSecret {
 }
 
 func (f fakeVault) Secret(ctx context.Context, mount, path string) (*vault.KVSecret, error) {
-	return call(f.c, "vault", cluster.SecretRead, path, func() (*vault.KVSecret, error) {
+	return call(ctx, f.c, "vault", cluster.SecretRead, path, func() (*vault.KVSecret, error) {
 		s, err := f.secret(mount, path)
 		if err != nil {
 			return nil, err
@@ -124,7 +124,7 @@ func (f fakeVault) Secret(ctx context.Context, mount, path string) (*vault.KVSec
 }
 
 func (f fakeVault) PutSecret(ctx context.Context, mount, path string, data map[string]any) (*vault.KVSecret, error) {
-	return call(f.c, "vault", cluster.SecretCreate, path, func() (*vault.KVSecret, error) {
+	return call(ctx, f.c, "vault", cluster.SecretCreate, path, func() (*vault.KVSecret, error) {
 		s, ok := f.c.s.Secrets[mount+"/"+path]
 		if !ok {
 			s = &Secret{}
@@ -136,7 +136,7 @@ func (f fakeVault) PutSecret(ctx context.Context, mount, path string, data map[s
 }
 
 func (f fakeVault) PatchSecret(ctx context.Context, mount, path string, data map[string]any) (*vault.KVSecret, error) {
-	return call(f.c, "vault", cluster.SecretPatch, path, func() (*vault.KVSecret, error) {
+	return call(ctx, f.c, "vault", cluster.SecretPatch, path, func() (*vault.KVSecret, error) {
 		s, err := f.secret(mount, path)
 		if err != nil {
 			return nil, err
