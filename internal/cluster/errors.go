@@ -32,11 +32,17 @@ type Error struct {
 	Status  int
 	Message string
 	Err     error
+	// Hint is added to a refusal when the request carried no token.
+	Hint string
 }
 
 func (e *Error) Error() string {
 	if e.Status == 403 {
-		return e.Op.refusal(e.Target, fmt.Sprintf("%d %s", e.Status, e.Message))
+		msg := e.Op.refusal(e.Target, fmt.Sprintf("%d %s", e.Status, e.Message))
+		if e.Hint != "" {
+			msg += "; " + e.Hint
+		}
+		return msg
 	}
 	if e.Status == 0 {
 		return fmt.Sprintf("%s at %s: %s", e.Op.failure(e.Target), e.Addr, e.Message)
@@ -45,6 +51,20 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// withHint attaches hint to a refusal.
+func withHint(err error, hint string) error {
+	var e *Error
+	if hint != "" && errors.As(err, &e) && e.Status == 403 {
+		e.Hint = hint
+	}
+	return err
+}
+
+// noTokenHint says which variable was empty.
+func noTokenHint(variable string) string {
+	return "but no token was given: set " + variable + ` (on the dev stack: eval "$(stackctl dev env)")`
+}
 
 // wrap classifies err from op on t; nil stays nil.
 func wrap(op *Operation, addr string, t Target, err error) error {

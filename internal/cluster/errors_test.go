@@ -63,3 +63,34 @@ func TestLiveErrorsClassified(t *testing.T) {
 		t.Errorf("unreachable: %v", err)
 	}
 }
+
+// A refusal of a request that carried no token says which variable is
+// empty: against a cluster with ACLs that, not a policy, is the cause.
+func TestRefusalWithoutTokenNamesTheVariable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(403)
+		w.Write([]byte("Permission denied"))
+	}))
+	defer srv.Close()
+	for _, kv := range [][2]string{{"NOMAD_TOKEN", ""}, {"CONSUL_HTTP_TOKEN", ""}, {"CONSUL_HTTP_TOKEN_FILE", ""}, {"VAULT_TOKEN", "v"},
+		{"NOMAD_ADDR", srv.URL}, {"CONSUL_HTTP_ADDR", srv.URL}, {"VAULT_ADDR", srv.URL}} {
+		t.Setenv(kv[0], kv[1])
+	}
+	cl, err := Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, nerr := cl.Nomad.Job(context.Background(), "default", "api")
+	_, cerr := cl.Consul.Intentions(context.Background(), "api")
+	for name, err := range map[string]error{"NOMAD_TOKEN": nerr, "CONSUL_HTTP_TOKEN": cerr} {
+		if !IsForbidden(err) || !strings.Contains(err.Error(), "no token was given: set "+name) {
+			t.Errorf("%s empty: %v", name, err)
+		}
+	}
+	// With tokens, the refusal names the permission only.
+	t.Setenv("NOMAD_TOKEN", "n")
+	cl, _ = Dial()
+	if _, err := cl.Nomad.Job(context.Background(), "default", "api"); strings.Contains(err.Error(), "no token") {
+		t.Errorf("a token was given: %v", err)
+	}
+}

@@ -14,15 +14,25 @@ import (
 // (errors.go). The CLI and the tests both hand the use cases a guarded
 // cluster, so a refusal reads the same whatever implements it.
 func Guard(c *Cluster) *Cluster {
-	return &Cluster{Nomad: guardNomad{c.Nomad}, Consul: guardConsul{c.Consul}, Vault: guardVault{c.Vault}}
+	return guardWith(c, "", "")
 }
 
-type guardNomad struct{ n Nomad }
+// guardWith also names, in every refusal, the variable that holds no
+// token: against a cluster with ACLs, a request without a token is
+// refused whatever the policy files say.
+func guardWith(c *Cluster, nomadNoToken, consulNoToken string) *Cluster {
+	return &Cluster{Nomad: guardNomad{c.Nomad, nomadNoToken}, Consul: guardConsul{c.Consul, consulNoToken}, Vault: guardVault{c.Vault}}
+}
+
+type guardNomad struct {
+	n       Nomad
+	noToken string // a hint when no token was given
+}
 
 func (g guardNomad) Addr() string { return g.n.Addr() }
 
 func (g guardNomad) fail(op *Operation, ns, name string, err error) error {
-	return wrap(op, g.n.Addr(), Target{Namespace: ns, Name: name}, err)
+	return withHint(wrap(op, g.n.Addr(), Target{Namespace: ns, Name: name}, err), g.noToken)
 }
 
 func (g guardNomad) Leader(ctx context.Context) error {
@@ -99,12 +109,15 @@ func (g guardNomad) Evaluation(ctx context.Context, ns, id string, index uint64)
 	return e, i, g.fail(EvaluationRead, ns, ShortID(id), err)
 }
 
-type guardConsul struct{ c Consul }
+type guardConsul struct {
+	c       Consul
+	noToken string
+}
 
 func (g guardConsul) Addr() string { return g.c.Addr() }
 
 func (g guardConsul) fail(op *Operation, name string, err error) error {
-	return wrap(op, g.c.Addr(), Target{Name: name}, err)
+	return withHint(wrap(op, g.c.Addr(), Target{Name: name}, err), g.noToken)
 }
 
 func (g guardConsul) Leader(ctx context.Context) (string, error) {
@@ -153,7 +166,11 @@ func (g guardVault) Addr() string   { return g.v.Addr() }
 func (g guardVault) HasToken() bool { return g.v.HasToken() }
 
 func (g guardVault) fail(op *Operation, mount, name string, err error) error {
-	return wrap(op, g.v.Addr(), Target{Mount: mount, Name: name}, err)
+	hint := ""
+	if !g.v.HasToken() {
+		hint = noTokenHint("VAULT_TOKEN")
+	}
+	return withHint(wrap(op, g.v.Addr(), Target{Mount: mount, Name: name}, err), hint)
 }
 
 func (g guardVault) Health(ctx context.Context) (*vault.HealthResponse, error) {

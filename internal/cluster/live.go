@@ -42,11 +42,26 @@ func Dial() (*Cluster, error) {
 	if !strings.Contains(consulAddr, "://") {
 		consulAddr = cc.Scheme + "://" + consulAddr
 	}
-	return Guard(&Cluster{
-		Nomad:  &liveNomad{c: n, addr: nc.Address, consulToken: cc.Token},
+	consulToken := cc.Token
+	if consulToken == "" && cc.TokenFile != "" {
+		b, err := os.ReadFile(cc.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("consul token file (CONSUL_HTTP_TOKEN_FILE): %w", err)
+		}
+		consulToken = strings.TrimSpace(string(b))
+	}
+	var nomadHint, consulHint string
+	if nc.SecretID == "" {
+		nomadHint = noTokenHint("NOMAD_TOKEN")
+	}
+	if cc.Token == "" && cc.TokenFile == "" {
+		consulHint = noTokenHint("CONSUL_HTTP_TOKEN")
+	}
+	return guardWith(&Cluster{
+		Nomad:  &liveNomad{c: n, addr: nc.Address, consulToken: consulToken},
 		Consul: &liveConsul{c: c, addr: consulAddr},
 		Vault:  &liveVault{c: v, addr: vc.Address},
-	}), nil
+	}, nomadHint, consulHint), nil
 }
 
 // The live implementations only translate calls: no decision, no error

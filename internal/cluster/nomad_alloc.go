@@ -70,10 +70,10 @@ func (g guardNomad) WatchAllocations(ctx context.Context, ns, id string, index u
 
 func (g guardNomad) Logs(ctx context.Context, alloc *nomad.AllocationListStub, req LogRequest) (io.ReadCloser, error) {
 	r, err := g.n.Logs(ctx, alloc, req)
-	return r, wrap(AllocLogs, g.n.Addr(), allocTarget(alloc, req.Task), err)
+	return r, withHint(wrap(AllocLogs, g.n.Addr(), allocTarget(alloc, req.Task), err), g.noToken)
 }
 
 func (g guardNomad) Exec(ctx context.Context, alloc *nomad.AllocationListStub, req ExecRequest) (int, error) {
 	code, err := g.n.Exec(ctx, alloc, req)
-	return code, wrap(AllocExec, g.n.Addr(), allocTarget(alloc, req.Task), err)
+	return code, withHint(wrap(AllocExec, g.n.Addr(), allocTarget(alloc, req.Task), err), g.noToken)
 }
