@@ -191,8 +191,15 @@ func TestDeployment(t *testing.T) {
 		t.Errorf("readiness probe = %+v", p)
 	}
 	ru := api.Spec.Strategy.RollingUpdate
-	if ru.MaxUnavailable.IntValue() != 1 || ru.MaxSurge.IntValue() != 1 {
-		t.Errorf("rolling update = %+v, want max_parallel 1 unavailable and canary 1 surge", ru)
+	if ru.MaxUnavailable.IntValue() != 0 || ru.MaxSurge.IntValue() != 1 {
+		t.Errorf("rolling update = %+v, want canary 1 surge and nothing unavailable (new pods serve first)", ru)
+	}
+	// The drain: out of the endpoints, a wait, then SIGTERM and in-flight time.
+	if l := c.Lifecycle; l == nil || l.PreStop == nil || l.PreStop.Sleep == nil || l.PreStop.Sleep.Seconds != 4 {
+		t.Errorf("preStop = %+v, want a 4 s sleep action", l)
+	}
+	if g := api.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != 14 {
+		t.Errorf("terminationGracePeriodSeconds = %v, want 14 (drain + stop timeout)", g)
 	}
 	if api.Spec.MinReadySeconds != 10 || *api.Spec.ProgressDeadlineSeconds != 600 {
 		t.Errorf("minReady %d progressDeadline %d", api.Spec.MinReadySeconds, *api.Spec.ProgressDeadlineSeconds)

@@ -77,11 +77,13 @@ func Deployment(st *spec.Stack, s *spec.Service) *appsv1.Deployment {
 			Selector: &metav1.LabelSelector{MatchLabels: selector(s.Name)},
 			// Nomad's update block: max_parallel allocations replaced at a
 			// time, canaries started on top. Kubernetes has no canary
-			// promotion or auto-revert of its own (see docs/comparison.md).
+			// promotion or auto-revert of its own (see docs/comparison.md);
+			// the nearest to a canary that serves before an old instance
+			// stops is a surge with nothing unavailable.
 			Strategy: appsv1.DeploymentStrategy{
 				Type: appsv1.RollingUpdateDeploymentStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxUnavailable: ptr(intstr.FromInt32(int32(u.MaxParallel))),
+					MaxUnavailable: ptr(intstr.FromInt32(int32(maxUnavailable(u)))),
 					MaxSurge:       ptr(intstr.FromInt32(int32(u.Canary))),
 				},
 			},
@@ -120,7 +122,16 @@ func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
 	if s.Health != nil {
 		c.ReadinessProbe, c.LivenessProbe = probes(s)
 	}
+	// The fair equivalent of the Nomad side's drain (compile/drain.go): a
+	// terminating pod leaves the Service's endpoints at once, but the
+	// ingress controller and kube-proxy learn it later, so the kubelet
+	// waits before it sends SIGTERM (a sleep action: the image may have
+	// no shell), then allows in-flight requests StopTimeout.
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+		Sleep: &corev1.SleepAction{Seconds: int64(seconds(compile.DrainDelay))},
+	}}
 	return corev1.PodSpec{
+		TerminationGracePeriodSeconds: ptr(int64(seconds(compile.DrainDelay + compile.StopTimeout))),
 		ServiceAccountName:           s.Name,
 		AutomountServiceAccountToken: ptr(false),
 		// Upstreams come as explicit env vars; the legacy docker-link
@@ -128,6 +139,14 @@ func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
 		EnableServiceLinks: ptr(false),
 		Containers:         []corev1.Container{c},
 	}
+}
+
+// maxUnavailable is 0 with canaries: new pods serve before old ones stop.
+func maxUnavailable(u spec.Update) int {
+	if u.Canary > 0 {
+		return 0
+	}
+	return u.MaxParallel
 }
 
 func containerArgs(s *spec.Service) []string {
