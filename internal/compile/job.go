@@ -267,6 +267,18 @@ func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
 	}
 }
 
+// A steady load must keep a steady count. The autoscaler averages the
+// metric over ScalingWindow; right after a scaling action that average
+// still holds samples from the old count, and acting on it sends the count
+// back and forth (seen: 1 -> 3 -> 1 -> 3 in three minutes). So the
+// cooldown (validated to be at least the window) lets the window fill
+// with the new count's samples first, and ScalingThreshold leaves a band
+// of +-10 % around the target where nothing moves.
+const (
+	ScalingWindow    = spec.AutoscaleWindow
+	ScalingThreshold = 0.1
+)
+
 // scaling is the group's policy for Nomad Autoscaler's nomad-apm source and
 // target-value strategy. The policy map has the shape Nomad produces when it
 // parses the equivalent HCL: each block is a list of maps keyed by label.
@@ -274,9 +286,13 @@ func scaling(as *spec.Autoscale) *nomad.ScalingPolicy {
 	var checks []any
 	add := func(name, query string, target int) {
 		checks = append(checks, map[string]any{name: []any{map[string]any{
-			"source":   "nomad-apm",
-			"query":    query,
-			"strategy": []any{map[string]any{"target-value": []any{map[string]any{"target": target}}}},
+			"source":       "nomad-apm",
+			"query":        query,
+			"query_window": ScalingWindow.String(),
+			"strategy": []any{map[string]any{"target-value": []any{map[string]any{
+				"target":    target,
+				"threshold": ScalingThreshold,
+			}}}},
 		}}})
 	}
 	if as.CPUPercent > 0 {

@@ -43,7 +43,10 @@ const (
 	defaultProgressDeadline = 10 * time.Minute
 	defaultEvalInterval     = 10 * time.Second
 	defaultCooldown         = time.Minute
-	maxReplicas             = 1000
+	// AutoscaleWindow is how far back the autoscaler averages the load:
+	// the cooldown may not be shorter.
+	AutoscaleWindow = 30 * time.Second
+	maxReplicas     = 1000
 )
 
 func defaultService() *Service {
@@ -431,6 +434,8 @@ func decodeAutoscale(b *hcl.Block, d *attrs) *Autoscale {
 			rangePtr(b.DefRange)))
 	}
 	d.duration(a["evaluation_interval"], &as.EvaluationInterval, time.Second, time.Hour)
-	d.duration(a["cooldown"], &as.Cooldown, 0, 24*time.Hour)
+	// A shorter cooldown acts on averages that still hold the previous
+	// count's samples (compile.scaling): the count would swing.
+	d.duration(a["cooldown"], &as.Cooldown, AutoscaleWindow, 24*time.Hour)
 	return as
 }

@@ -71,10 +71,12 @@ job "ledger" {
         cooldown            = "2m0s"
         evaluation_interval = "10s"
         check "memory" {
-          query  = "avg_memory-allocated"
-          source = "nomad-apm"
+          query        = "avg_memory-allocated"
+          query_window = "30s"
+          source       = "nomad-apm"
           strategy "target-value" {
-            target = 75
+            target    = 75
+            threshold = 0.1
           }
         }
       }

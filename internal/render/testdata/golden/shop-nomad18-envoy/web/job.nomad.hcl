@@ -84,17 +84,21 @@ job "web" {
         cooldown            = "1m0s"
         evaluation_interval = "10s"
         check "cpu" {
-          query  = "avg_cpu-allocated"
-          source = "nomad-apm"
+          query        = "avg_cpu-allocated"
+          query_window = "30s"
+          source       = "nomad-apm"
           strategy "target-value" {
-            target = 70
+            target    = 70
+            threshold = 0.1
           }
         }
         check "memory" {
-          query  = "avg_memory-allocated"
-          source = "nomad-apm"
+          query        = "avg_memory-allocated"
+          query_window = "30s"
+          source       = "nomad-apm"
           strategy "target-value" {
-            target = 80
+            target    = 80
+            threshold = 0.1
           }
         }
       }

@@ -100,10 +100,12 @@ job "api" {
         cooldown            = "30s"
         evaluation_interval = "10s"
         check "cpu" {
-          query  = "avg_cpu-allocated"
-          source = "nomad-apm"
+          query        = "avg_cpu-allocated"
+          query_window = "30s"
+          source       = "nomad-apm"
           strategy "target-value" {
-            target = 60
+            target    = 60
+            threshold = 0.1
           }
         }
       }
