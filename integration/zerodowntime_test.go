@@ -5,7 +5,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,11 +20,19 @@ import (
 
 // zdRate is the load each scenario runs under: modest, so that a loaded CI
 // machine keeps up, and steady, so that every instance change meets
-// requests in flight.
-const (
-	zdRate    = 60
-	zdClients = 4
+// requests in flight. The benchmark (bench/zero-downtime.sh) raises it
+// with STACKCTL_ZD_RATE and STACKCTL_ZD_CLIENTS.
+var (
+	zdRate    = envInt("STACKCTL_ZD_RATE", 60)
+	zdClients = envInt("STACKCTL_ZD_CLIENTS", 4)
 )
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 // target is one way in: the public or internal entrypoint with a Host
 // header, or the mesh (web calling api through its upstream).

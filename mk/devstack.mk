@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install install-agents dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
+.PHONY: install install-agents bench-zero-downtime dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
 
 install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images
 	$(STACKCTL_RUN) dev install
@@ -33,3 +33,6 @@ bench-compose: ## Measure `docker compose up --wait` with the local images (dev 
 
 bench-deploy: ## `stackctl deploy` vs `nomad job run` (+ until in the mesh) of one service (stack up, secrets set: scripts/up.sh)
 	bash bench/deploy.sh
+
+bench-zero-downtime: ## Every zero-downtime scenario under 600 requests/s, 3 runs (RUNS, RATE, CLIENTS)
+	bash bench/zero-downtime.sh $(or $(RUNS),3)
