@@ -233,7 +233,7 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 			t.Logf("diagnostics: traefik service %s: servers [%s]", svc.Name, strings.Join(servers, ", "))
 		}
 	}
-	allocs, _, err := s.Nomad.Jobs().Allocations("traefik", false, nil)
+	allocs, _, err := s.Nomad.Jobs().Allocations("traefik", false, &nomad.QueryOptions{Namespace: devstack.PlatformNamespace})
 	if err != nil {
 		t.Logf("diagnostics: traefik allocations: %v", err)
 		return
@@ -241,6 +241,41 @@ func (s *Stack) routingDiagnostics(t *testing.T) {
 	for _, a := range allocs {
 		if a.ClientStatus == "running" {
 			s.taskLogTails(t, a.ID, 4096) // with the access log: where requests went
+			s.traefikWarnings(t, a.ID)
+		}
+	}
+}
+
+// traefikWarnings logs every warning and error line Traefik wrote: why a
+// router or a server was dropped (its access log is on stdout, its own log
+// on stderr).
+func (s *Stack) traefikWarnings(t *testing.T, allocID string) {
+	t.Helper()
+	alloc, _, err := s.Nomad.Allocations().Info(allocID, &nomad.QueryOptions{Namespace: devstack.PlatformNamespace})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	frames, errs := s.Nomad.AllocFS().Logs(alloc, false, "traefik", "stderr", "start", 0, ctx.Done(), nil)
+	var buf bytes.Buffer
+	for done := false; !done; {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				done = true
+			} else if f != nil {
+				buf.Write(f.Data)
+			}
+		case <-errs:
+			done = true
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(line, " ERR ") || strings.Contains(line, " WRN ") {
+			t.Logf("diagnostics: traefik: %s", line)
 		}
 	}
 }

@@ -66,12 +66,14 @@ func underLoad(t *testing.T, settle time.Duration, targets []target, action func
 			})
 		}()
 	}
+	loadStart := time.Now()
 	time.Sleep(2 * time.Second) // the load is steady before anything changes
 	start := time.Now()
 	action(t)
 	time.Sleep(settle)
 	cancel()
 	wg.Wait()
+	failed := false
 	for i, tg := range targets {
 		if errs[i] != nil {
 			t.Fatalf("load on %s: %v", tg.name, errs[i])
@@ -82,7 +84,15 @@ func underLoad(t *testing.T, settle time.Duration, targets []target, action func
 			t.Errorf("%s: only %d requests were sent", tg.name, r.Requests)
 		}
 		if r.Failed() > 0 {
-			t.Errorf("%s: %d of %d requests failed: %s", tg.name, r.Failed(), r.Requests, r)
+			t.Errorf("%s: %d of %d requests failed: %s (from %s)", tg.name, r.Failed(), r.Requests, r,
+				loadStart.Add(r.FirstFailure).UTC().Format("15:04:05.000"))
+			failed = true
+		}
+	}
+	if failed {
+		stack.routingDiagnostics(t)
+		for _, job := range []string{"web", "api", "orders"} {
+			t.Logf("diagnostics: allocations of %s:\n%s", job, stack.allocReport(job))
 		}
 	}
 }
