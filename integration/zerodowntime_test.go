@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,7 +184,7 @@ func testZeroDowntime(t *testing.T) {
 		failingOrders(t, dir)
 		underLoad(t, 8*time.Second, []target{orders}, func(t *testing.T) {
 			code, out := stackctl(t, "", "deploy", "-s", "orders", "--timeout", "3m", dir)
-			if code != 1 || !strings.Contains(out, "rolled back") {
+			if code != 1 || !reportsRevert(out, "orders") {
 				t.Fatalf("deploy of a failing release: exit %d, want 1 and a rollback\n%s", code, out)
 			}
 			settled(t, "orders")
