@@ -7,9 +7,10 @@ import "time"
 // with only the fields compile sets, under the same names, of the same
 // kinds: pointer where Nomad's is a pointer, time.Duration (nanoseconds in
 // JSON) where Nomad's is one. No field has a JSON tag, because Nomad's
-// have none: the Go names are the JSON names. So the JSON of a Job decodes
-// into a *nomad.Job with every field kept (internal/apimodel), and compile
-// itself needs neither the API package nor the HTTP client it brings.
+// have none: the Go names are the JSON names. internal/apimodel copies a
+// Job into a *nomad.Job field by field (its tests hold the two side by
+// side), and compile itself needs neither the API package nor the HTTP
+// client it brings.
 
 // Job is a Nomad job (api.Job).
 type Job struct {

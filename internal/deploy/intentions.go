@@ -20,10 +20,7 @@ import (
 // planIntentions compares the service's compiled intentions (nil: nobody
 // may call it) with Consul's entry, refusing an entry it does not own.
 func planIntentions(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, compiled *compile.ServiceIntentionsConfigEntry) (*IntentionsPlan, error) {
-	want, err := apimodel.Intentions(compiled)
-	if err != nil {
-		return nil, err
-	}
+	want := apimodel.Intentions(compiled)
 	ip := &IntentionsPlan{Want: want, Change: NoChange}
 	existing, err := cl.Consul.Intentions(ctx, owner.Service)
 	switch {

@@ -18,12 +18,8 @@ import (
 // one in Nomad's type (apimodel.Job), so plan-time edits (counts) never
 // touch the bundle.
 func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp *ServicePlan) error {
-	job, err := apimodel.Job(svc.Job)
-	if err != nil {
-		return err
-	}
-	sp.Job = job
-	ns, id := *job.Namespace, *job.ID
+	sp.Job = apimodel.Job(svc.Job)
+	ns, id := *sp.Job.Namespace, *sp.Job.ID
 	current, err := cl.Nomad.Job(ctx, ns, id)
 	switch {
 	case cluster.IsNotFound(err):

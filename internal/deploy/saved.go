@@ -161,11 +161,8 @@ func Save(path string, b *compile.Bundle, p *Plan) error {
 // savedService renders the artifacts of a compiled service.
 func savedService(svc *compile.Service) (SavedService, error) {
 	ss := SavedService{Name: svc.Name}
-	job, err := apimodel.Job(svc.Job)
-	if err != nil {
-		return ss, err
-	}
-	if ss.Job, err = render.JobJSON(job); err != nil {
+	var err error
+	if ss.Job, err = render.JobJSON(apimodel.Job(svc.Job)); err != nil {
 		return ss, err
 	}
 	if svc.VaultPolicy != nil {
@@ -274,11 +271,7 @@ func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 			problems = append(problems, fmt.Sprintf("intentions of %q: no such service in its descriptors", si.Service))
 			continue
 		}
-		entry, err := apimodel.Intentions(svc.Intentions)
-		if err != nil {
-			return nil, err
-		}
-		want, err := intentionsJSON(entry)
+		want, err := intentionsJSON(apimodel.Intentions(svc.Intentions))
 		if err != nil {
 			return nil, err
 		}

@@ -172,11 +172,7 @@ func Files(b *compile.Bundle) ([]File, error) {
 func serviceFiles(s *compile.Service) ([]File, error) {
 	out := make([]File, 0, 5)
 	out = append(out, File{Path: s.Name + "/job.nomad.hcl", Content: JobHCL(s.Job, Header("Nomad job", s.Name))})
-	job, err := apimodel.Job(s.Job)
-	if err != nil {
-		return nil, fmt.Errorf("service %s: %w", s.Name, err)
-	}
-	js, err := JobJSON(job)
+	js, err := JobJSON(apimodel.Job(s.Job))
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)
 	}
