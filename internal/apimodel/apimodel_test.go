@@ -1,4 +1,4 @@
-package apimodel
+package apimodel_test
 
 import (
 	"bytes"
@@ -14,8 +14,10 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/testkit"
 )
 
 // TestTypesMirrorTheAPI walks compile's types beside the API types they
@@ -76,16 +78,7 @@ func TestIntentionConstants(t *testing.T) {
 // service that differs from all of them (no health check, so no checks
 // and task_states health; args holding a runtime interpolation; a memory
 // autoscaling target).
-var stacks = []struct {
-	name  string
-	paths []string
-	vars  []spec.VarArg
-}{
-	{"shop", []string{"../../jobs"}, nil},
-	{"shop-nomad18-envoy", []string{"../../jobs"}, []spec.VarArg{{Value: "nomad_version=1.8"}, {Value: "sidecar=envoy"}}},
-	{"payments", []string{"../spec/testdata/valid/nomad18-envoy.hcl"}, nil},
-	{"extra", []string{"extra.hcl"}, nil},
-}
+var stacks = append(slices.Clip(testkit.Examples), testkit.Example{Name: "extra", Paths: []string{"extra.hcl"}})
 
 const extraStack = `
 service "batch" {
@@ -106,16 +99,16 @@ func compiled(t *testing.T) map[string]*compile.Bundle {
 	out := map[string]*compile.Bundle{}
 	for _, s := range stacks {
 		var p *spec.Parser
-		if s.name == "extra" {
+		if s.Name == "extra" {
 			p = spec.NewParser(fstest.MapFS{"extra.hcl": {Data: []byte(extraStack)}})
 		} else {
 			p = spec.NewParser(spec.OSFS{})
 		}
-		st, diags := p.Load(s.paths, spec.LoadOptions{Vars: s.vars})
+		st, diags := p.Load(s.Paths, spec.LoadOptions{Vars: s.Vars})
 		if diags.HasErrors() {
-			t.Fatalf("%s: %s", s.name, diags.Error())
+			t.Fatalf("%s: %s", s.Name, diags.Error())
 		}
-		out[s.name] = compile.Compile(st)
+		out[s.Name] = compile.Compile(st)
 	}
 	return out
 }
@@ -129,12 +122,12 @@ func TestConversionKeepsEverything(t *testing.T) {
 	set := map[string]bool{}
 	for name, b := range compiled(t) {
 		for _, s := range b.Services {
-			for _, p := range kept(toJSON(t, s.Job), toJSON(t, Job(s.Job)), "Job") {
+			for _, p := range kept(toJSON(t, s.Job), toJSON(t, apimodel.Job(s.Job)), "Job") {
 				t.Errorf("%s/%s: %s", name, s.Name, p)
 			}
 			fieldsSet(reflect.ValueOf(s.Job), set)
 
-			e := Intentions(s.Intentions)
+			e := apimodel.Intentions(s.Intentions)
 			if (e == nil) != (s.Intentions == nil) {
 				t.Fatalf("%s/%s: intentions %v converted to %v", name, s.Name, s.Intentions, e)
 			}
@@ -167,13 +160,13 @@ func TestJobIsACopy(t *testing.T) {
 	for name, b := range compiled(t) {
 		for _, s := range b.Services {
 			before := toJSON(t, s.Job)
-			scribble(reflect.ValueOf(Job(s.Job)))
+			scribble(reflect.ValueOf(apimodel.Job(s.Job)))
 			if after := toJSON(t, s.Job); !reflect.DeepEqual(before, after) {
 				t.Errorf("%s/%s: changing the converted job changed the compiled one: %s", name, s.Name, strings.Join(kept(before, after, "Job"), "; "))
 			}
 		}
 	}
-	if Job(nil) != nil || Intentions(nil) != nil {
+	if apimodel.Job(nil) != nil || apimodel.Intentions(nil) != nil {
 		t.Error("nil did not convert to nil")
 	}
 }

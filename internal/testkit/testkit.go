@@ -13,7 +13,26 @@ import (
 	"time"
 
 	"github.com/stackctl/stackctl/internal/render"
+	"github.com/stackctl/stackctl/internal/spec"
 )
+
+// Example is an example stack the Nomad side's tests compile; its paths
+// are relative to a package directory under internal/.
+type Example struct {
+	Name  string
+	Paths []string
+	Vars  []spec.VarArg
+}
+
+// Examples are the shop system under jobs/ as the dev stack runs it (Nomad
+// 1.6, Consul's built-in proxy) and on Nomad 1.8 with Envoy, and the
+// payments stack of spec's valid fixtures: between them every field the
+// compiler sets (render keeps their output as golden files).
+var Examples = []Example{
+	{"shop", []string{"../../jobs"}, nil},
+	{"shop-nomad18-envoy", []string{"../../jobs"}, []spec.VarArg{{Value: "nomad_version=1.8"}, {Value: "sidecar=envoy"}}},
+	{"payments", []string{"../spec/testdata/valid/nomad18-envoy.hcl"}, nil},
+}
 
 // Golden compares files with the directory dir, file by file, and reports
 // golden files that are no longer rendered. With update it first rewrites
