@@ -111,11 +111,7 @@ func Pure(t *testing.T, extra ...string) {
 // check. It returns the import paths of the module's packages it checked.
 func PureGraph(t *testing.T) []string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, checked, err := graphProblems(dir)
+	problems, checked, err := graphProblems(".")
 	if err != nil {
 		t.Fatal(err)
 	}
