@@ -12,6 +12,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/deploy"
@@ -91,7 +92,7 @@ func instances(ctx context.Context, cl *cluster.Cluster, owner compile.Owner) (g
 	case err != nil:
 		return graph.Instances{}, false, err
 	}
-	if o, ok := compile.JobOwner(job); !ok || !o.Is(owner) || (job.Stop != nil && *job.Stop) {
+	if o, ok := apimodel.JobOwner(job); !ok || !o.Is(owner) || (job.Stop != nil && *job.Stop) {
 		return graph.Instances{}, false, nil
 	}
 	var inst graph.Instances

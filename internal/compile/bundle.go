@@ -6,10 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	consul "github.com/hashicorp/consul/api"
-	nomad "github.com/hashicorp/nomad/api"
-
-	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 // Ownership markers written into everything stackctl creates, so deploy and
@@ -26,7 +23,7 @@ const (
 
 // Bundle is everything compiled from one stack.
 type Bundle struct {
-	Settings spec.Settings
+	Settings descriptor.Settings
 	Services []*Service // same order as the stack's services
 }
 
@@ -72,11 +69,11 @@ func (b *Bundle) Names() []string {
 // Service holds one service's artifacts.
 type Service struct {
 	Name string
-	Job  *nomad.Job
+	Job  *Job
 	// VaultPolicy is nil when the service reads no secrets.
 	VaultPolicy *VaultPolicy
 	// Intentions is nil when no service may call this one.
-	Intentions *consul.ServiceIntentionsConfigEntry
+	Intentions *ServiceIntentionsConfigEntry
 	// VaultRole is set for Nomad >= 1.7 targets that read secrets.
 	VaultRole *VaultRole
 	// Secrets are the Vault references the job's template reads, sorted by
@@ -162,7 +159,7 @@ type Owner struct {
 }
 
 // OwnerOf is the owner of a compiled service.
-func OwnerOf(set spec.Settings, service string) Owner {
+func OwnerOf(set descriptor.Settings, service string) Owner {
 	return Owner{Namespace: set.Namespace, Stack: set.Name, Service: service}
 }
 
@@ -178,20 +175,14 @@ func (o Owner) Is(want Owner) bool {
 		(o.Namespace == "" || o.Namespace == want.Namespace)
 }
 
-// JobOwner reads the owner of a Nomad job from its meta; ok is false when
-// stackctl did not write the job.
-func JobOwner(j *nomad.Job) (o Owner, ok bool) {
-	if j == nil || j.Meta[MetaManagedBy] != ManagedBy {
+// JobOwner reads the owner of a Nomad job from its namespace, ID and meta
+// (apimodel.JobOwner hands them over from a job read from Nomad); ok is
+// false when stackctl did not write the job.
+func JobOwner(namespace, id string, meta map[string]string) (o Owner, ok bool) {
+	if meta[MetaManagedBy] != ManagedBy {
 		return Owner{}, false
 	}
-	o.Stack = j.Meta[MetaStack]
-	if j.Namespace != nil {
-		o.Namespace = *j.Namespace
-	}
-	if j.ID != nil {
-		o.Service = *j.ID
-	}
-	return o, true
+	return Owner{Namespace: namespace, Stack: meta[MetaStack], Service: id}, true
 }
 
 // IntentionsMeta is the meta of an intentions entry owned by o.
@@ -200,12 +191,13 @@ func IntentionsMeta(o Owner) map[string]string {
 }
 
 // IntentionsOwner reads the owner of a service-intentions entry from its
-// meta; ok is false when stackctl did not write it.
-func IntentionsOwner(e *consul.ServiceIntentionsConfigEntry) (o Owner, ok bool) {
-	if e == nil || e.Meta[MetaManagedBy] != ManagedBy {
+// name and meta (apimodel.IntentionsOwner hands them over from an entry
+// read from Consul); ok is false when stackctl did not write it.
+func IntentionsOwner(name string, meta map[string]string) (o Owner, ok bool) {
+	if meta[MetaManagedBy] != ManagedBy {
 		return Owner{}, false
 	}
-	return Owner{Namespace: e.Meta[MetaNamespace], Stack: e.Meta[MetaStack], Service: e.Name}, true
+	return Owner{Namespace: meta[MetaNamespace], Stack: meta[MetaStack], Service: name}, true
 }
 
 // policyMarkerPrefix starts the first line of every Vault policy stackctl

@@ -1,9 +1,10 @@
 package compile
 
 import (
+	"slices"
 	"testing"
 
-	nomad "github.com/hashicorp/nomad/api"
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 func TestPolicyOwnerRoundTrip(t *testing.T) {
@@ -53,14 +54,34 @@ func TestOwnerIs(t *testing.T) {
 }
 
 func TestJobOwner(t *testing.T) {
-	id, ns := "api", "default"
-	j := &nomad.Job{ID: &id, Namespace: &ns, Meta: map[string]string{MetaManagedBy: ManagedBy, MetaStack: "shop"}}
-	if o, ok := JobOwner(j); !ok || o != (Owner{Namespace: "default", Stack: "shop", Service: "api"}) {
+	if o, ok := JobOwner("default", "api", map[string]string{MetaManagedBy: ManagedBy, MetaStack: "shop"}); !ok || o != (Owner{Namespace: "default", Stack: "shop", Service: "api"}) {
 		t.Errorf("got %+v %v", o, ok)
 	}
-	j.Meta = map[string]string{MetaStack: "shop"}
-	if _, ok := JobOwner(j); ok {
-		t.Error("a job without managed-by read as stackctl's")
+	for _, meta := range []map[string]string{nil, {MetaStack: "shop"}, {MetaManagedBy: "someone-else", MetaStack: "shop"}} {
+		if _, ok := JobOwner("default", "api", meta); ok {
+			t.Errorf("a job with meta %v read as stackctl's", meta)
+		}
+	}
+}
+
+func TestIntentionsOwner(t *testing.T) {
+	o, ok := IntentionsOwner("api", IntentionsMeta(Owner{Namespace: "team-a", Stack: "shop"}))
+	if !ok || o != (Owner{Namespace: "team-a", Stack: "shop", Service: "api"}) {
+		t.Errorf("got %+v %v", o, ok)
+	}
+	if _, ok := IntentionsOwner("api", map[string]string{MetaStack: "shop"}); ok {
+		t.Error("an entry without managed-by read as stackctl's")
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	tags := TraefikTags(&descriptor.Service{Exposes: []*descriptor.Expose{
+		{Entrypoint: "public", Router: "web-public", Host: "shop.example.com"},
+		{Entrypoint: "internal", Router: "b-internal", PathPrefix: "/api", StripPrefix: true},
+	}})
+	want := []string{"internal PathPrefix(`/api`)", "public Host(`shop.example.com`)"}
+	if got := Routes(append(tags, "unrelated=tag", "traefik.enable=true")); !slices.Equal(got, want) {
+		t.Errorf("Routes = %q, want %q", got, want)
 	}
 }
 

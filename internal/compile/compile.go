@@ -1,19 +1,13 @@
 package compile
 
-import (
-	"sort"
-
-	consul "github.com/hashicorp/consul/api"
-
-	"github.com/stackctl/stackctl/internal/spec"
-)
+import "github.com/stackctl/stackctl/internal/descriptor"
 
 // Compile builds the bundle for a validated stack.
-func Compile(st *spec.Stack) *Bundle {
+func Compile(st *descriptor.Stack) *Bundle {
 	b := &Bundle{Settings: st.Settings}
 	callers := st.Callers()
 	for _, s := range st.Services {
-		out := &Service{Name: s.Name, Job: Job(st.Settings, s)}
+		out := &Service{Name: s.Name, Job: nomadJob(st.Settings, s)}
 		if len(s.Secrets) > 0 {
 			out.VaultPolicy = Policy(st.Settings, s)
 			out.VaultPolicy.Owner = OwnerOf(st.Settings, s.Name)
@@ -29,36 +23,4 @@ func Compile(st *spec.Stack) *Bundle {
 		b.Services = append(b.Services, out)
 	}
 	return b
-}
-
-// TraefikService is the Consul name Traefik's Connect-aware catalog provider
-// uses as its mesh identity.
-const TraefikService = "traefik"
-
-// Intentions returns the service-intentions entry that allows exactly the
-// declared callers (and Traefik, for exposed services). The mesh's
-// default-deny entry for "*" lives in policies/; a nil result means nobody
-// may call the service.
-func Intentions(set spec.Settings, s *spec.Service, callers []string) *consul.ServiceIntentionsConfigEntry {
-	sources := append([]string(nil), callers...)
-	if len(s.Exposes) > 0 {
-		sources = append(sources, TraefikService)
-	}
-	if len(sources) == 0 {
-		return nil
-	}
-	sort.Strings(sources)
-	e := &consul.ServiceIntentionsConfigEntry{
-		Kind: consul.ServiceIntentions,
-		Name: s.Name,
-		Meta: IntentionsMeta(OwnerOf(set, s.Name)),
-	}
-	for _, src := range sources {
-		e.Sources = append(e.Sources, &consul.SourceIntention{
-			Name:   src,
-			Action: consul.IntentionActionAllow,
-			Type:   consul.IntentionSourceConsul,
-		})
-	}
-	return e
 }

@@ -6,20 +6,18 @@ import (
 	"strings"
 	"time"
 
-	nomad "github.com/hashicorp/nomad/api"
-
-	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 // SecretsEnvFile is where the secrets template renders, inside the task's
 // secrets/ directory (tmpfs, not visible in the job or its logs).
 const SecretsEnvFile = "secrets/stackctl.env"
 
-// Job builds the Nomad job of one service: one group, one task, a Consul
+// nomadJob builds the Nomad job of one service: one group, one task, a Consul
 // Connect service with its sidecar and upstreams, Traefik tags for its
 // exposures, the autoscaler's scaling block and the Vault secrets template.
-func Job(set spec.Settings, s *spec.Service) *nomad.Job {
-	job := &nomad.Job{
+func nomadJob(set descriptor.Settings, s *descriptor.Service) *Job {
+	job := &Job{
 		ID:          ptr(s.Name),
 		Name:        ptr(s.Name),
 		Type:        ptr("service"),
@@ -27,25 +25,25 @@ func Job(set spec.Settings, s *spec.Service) *nomad.Job {
 		Namespace:   ptr(set.Namespace),
 		Datacenters: append([]string(nil), set.Datacenters...),
 		Meta:        map[string]string{MetaManagedBy: ManagedBy, MetaStack: set.Name},
-		TaskGroups:  []*nomad.TaskGroup{group(set, s)},
+		TaskGroups:  []*TaskGroup{group(set, s)},
 	}
 	return job
 }
 
-func group(set spec.Settings, s *spec.Service) *nomad.TaskGroup {
-	g := &nomad.TaskGroup{
+func group(set descriptor.Settings, s *descriptor.Service) *TaskGroup {
+	g := &TaskGroup{
 		Name:     ptr(s.Name),
 		Count:    ptr(s.Replicas),
-		Networks: []*nomad.NetworkResource{{Mode: "bridge"}},
-		Services: []*nomad.Service{service(set, s)},
-		RestartPolicy: &nomad.RestartPolicy{
+		Networks: []*NetworkResource{{Mode: "bridge"}},
+		Services: []*GroupService{service(set, s)},
+		RestartPolicy: &RestartPolicy{
 			Attempts: ptr(s.Restart.Attempts),
 			Delay:    ptr(s.Restart.Delay),
 			Interval: ptr(s.Restart.Interval),
 			Mode:     ptr(s.Restart.Mode),
 		},
 		Update: update(s),
-		Tasks:  []*nomad.Task{task(set, s)},
+		Tasks:  []*Task{task(set, s)},
 		// Out of Consul first, then signalled (drain.go).
 		ShutdownDelay: ptr(DrainDelay),
 	}
@@ -55,13 +53,13 @@ func group(set spec.Settings, s *spec.Service) *nomad.TaskGroup {
 	return g
 }
 
-func update(s *spec.Service) *nomad.UpdateStrategy {
+func update(s *descriptor.Service) *UpdateStrategy {
 	u := s.Update
 	healthCheck := "checks"
 	if s.Health == nil {
 		healthCheck = "task_states"
 	}
-	return &nomad.UpdateStrategy{
+	return &UpdateStrategy{
 		MaxParallel:      ptr(u.MaxParallel),
 		Canary:           ptr(u.Canary),
 		AutoRevert:       ptr(u.AutoRevert),
@@ -77,9 +75,9 @@ func update(s *spec.Service) *nomad.UpdateStrategy {
 // port numbers: in bridge mode the sidecar reaches the app on 127.0.0.1
 // inside the allocation, so no host port is mapped and nothing but the
 // sidecar's mTLS listener is reachable from outside.
-func service(set spec.Settings, s *spec.Service) *nomad.Service {
+func service(set descriptor.Settings, s *descriptor.Service) *GroupService {
 	mesh := s.MeshPort()
-	svc := &nomad.Service{
+	svc := &GroupService{
 		Name:      s.Name,
 		PortLabel: strconv.Itoa(mesh.Container),
 		Tags:      TraefikTags(s),
@@ -89,7 +87,7 @@ func service(set spec.Settings, s *spec.Service) *nomad.Service {
 		Connect: connect(set, s),
 	}
 	if h := s.Health; h != nil {
-		svc.Checks = []nomad.ServiceCheck{check(s, h)}
+		svc.Checks = []ServiceCheck{check(s, h)}
 	}
 	return svc
 }
@@ -97,9 +95,9 @@ func service(set spec.Settings, s *spec.Service) *nomad.Service {
 // check runs from the Consul agent on the host against the allocation's
 // bridge address ("alloc" address mode), which reaches the app without a
 // host port and works with both sidecar kinds.
-func check(s *spec.Service, h *spec.Health) nomad.ServiceCheck {
+func check(s *descriptor.Service, h *descriptor.Health) ServiceCheck {
 	port := s.Port(h.Port)
-	c := nomad.ServiceCheck{
+	c := ServiceCheck{
 		Name:        s.Name + "-" + h.Type,
 		Type:        h.Type,
 		PortLabel:   strconv.Itoa(port.Container),
@@ -114,19 +112,19 @@ func check(s *spec.Service, h *spec.Health) nomad.ServiceCheck {
 	return c
 }
 
-func connect(set spec.Settings, s *spec.Service) *nomad.ConsulConnect {
-	c := &nomad.ConsulConnect{
+func connect(set descriptor.Settings, s *descriptor.Service) *ConsulConnect {
+	c := &ConsulConnect{
 		// No tags on the sidecar: Nomad copies the service's tags, which is
 		// the form under which Traefik routes exactly once (STACK.md).
-		SidecarService: &nomad.ConsulSidecarService{Proxy: &nomad.ConsulProxy{}},
+		SidecarService: &ConsulSidecarService{Proxy: &ConsulProxy{}},
 	}
 	for _, u := range s.Upstreams {
-		c.SidecarService.Proxy.Upstreams = append(c.SidecarService.Proxy.Upstreams, &nomad.ConsulUpstream{
+		c.SidecarService.Proxy.Upstreams = append(c.SidecarService.Proxy.Upstreams, &ConsulUpstream{
 			DestinationName: u.Service,
 			LocalBindPort:   u.LocalPort,
 		})
 	}
-	if set.Sidecar.Kind == spec.SidecarBuiltin {
+	if set.Sidecar.Kind == descriptor.SidecarBuiltin {
 		c.SidecarTask = builtinSidecar(set, s)
 	}
 	return c
@@ -138,7 +136,7 @@ func connect(set spec.Settings, s *spec.Service) *nomad.ConsulConnect {
 // allocation's network namespace. Its Consul identity is the Service
 // Identity token Nomad writes into the task's secrets dir (Consul ACLs on):
 // it may act as this service and nothing else.
-func builtinSidecar(set spec.Settings, s *spec.Service) *nomad.SidecarTask {
+func builtinSidecar(set descriptor.Settings, s *descriptor.Service) *SidecarTask {
 	args := []string{
 		"connect", "proxy",
 		"-http-addr=" + set.Sidecar.ConsulHTTPAddr,
@@ -150,13 +148,13 @@ func builtinSidecar(set spec.Settings, s *spec.Service) *nomad.SidecarTask {
 	for _, u := range s.Upstreams {
 		args = append(args, fmt.Sprintf("-upstream=%s:%d", u.Service, u.LocalPort))
 	}
-	return &nomad.SidecarTask{
+	return &SidecarTask{
 		Driver: "raw_exec",
 		Config: map[string]any{
 			"command": set.Sidecar.ConsulBinary,
 			"args":    args,
 		},
-		Resources: &nomad.Resources{CPU: ptr(set.Sidecar.CPU), MemoryMB: ptr(set.Sidecar.Memory)},
+		Resources: &Resources{CPU: ptr(set.Sidecar.CPU), MemoryMB: ptr(set.Sidecar.Memory)},
 	}
 }
 
@@ -170,7 +168,7 @@ func envSafe(label string) string {
 	}, label)
 }
 
-func task(set spec.Settings, s *spec.Service) *nomad.Task {
+func task(set descriptor.Settings, s *descriptor.Service) *Task {
 	config := map[string]any{"image": Image(set, s.Image)}
 	if s.Command != "" {
 		config["command"] = s.Command
@@ -178,12 +176,12 @@ func task(set spec.Settings, s *spec.Service) *nomad.Task {
 	if len(s.Args) > 0 {
 		config["args"] = append([]string(nil), s.Args...)
 	}
-	t := &nomad.Task{
+	t := &Task{
 		Name:        s.Name,
 		Driver:      "docker",
 		Config:      config,
 		KillTimeout: ptr(StopTimeout),
-		Resources: &nomad.Resources{
+		Resources: &Resources{
 			CPU:      ptr(s.Resources.CPU),
 			MemoryMB: ptr(s.Resources.Memory),
 		},
@@ -203,9 +201,9 @@ func task(set spec.Settings, s *spec.Service) *nomad.Task {
 	}
 	if len(s.Secrets) > 0 {
 		t.Vault = vaultBlock(set, s)
-		t.Templates = []*nomad.Template{secretsTemplate(set, s)}
+		t.Templates = []*Template{secretsTemplate(set, s)}
 		if set.NomadVersion.AtLeast(1, 7) {
-			t.Identities = []*nomad.WorkloadIdentity{{
+			t.Identities = []*WorkloadIdentity{{
 				Name:     "vault_default",
 				Audience: []string{"vault.io"},
 				TTL:      time.Hour,
@@ -216,15 +214,15 @@ func task(set spec.Settings, s *spec.Service) *nomad.Task {
 }
 
 // Image applies the stack's registry to images given without one.
-func Image(set spec.Settings, image string) string {
+func Image(set descriptor.Settings, image string) string {
 	if set.Registry == "" || strings.Contains(image, "/") {
 		return image
 	}
 	return strings.TrimSuffix(set.Registry, "/") + "/" + image
 }
 
-func vaultBlock(set spec.Settings, s *spec.Service) *nomad.Vault {
-	v := &nomad.Vault{
+func vaultBlock(set descriptor.Settings, s *descriptor.Service) *Vault {
+	v := &Vault{
 		ChangeMode: ptr("restart"),
 		// The app reads secrets from its environment; it gets no Vault
 		// token of its own, neither in its environment nor as the
@@ -244,13 +242,13 @@ func vaultBlock(set spec.Settings, s *spec.Service) *nomad.Vault {
 // escaped for the env-file parser Nomad uses (backslash, quote, newline),
 // so any byte sequence survives; a missing key fails the template instead
 // of starting the app with "<no value>".
-func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
+func secretsTemplate(set descriptor.Settings, s *descriptor.Service) *Template {
 	var b strings.Builder
 	for _, sec := range s.Secrets {
 		fmt.Fprintf(&b, "{{ with secret %q }}%s=\"{{ index .Data.data %q | replaceAll `\\` `\\\\` | replaceAll `\"` `\\\"` | replaceAll \"\\n\" `\\n` }}\"{{ end }}\n",
 			KVDataPath(set, sec.Path), sec.Env, sec.Key)
 	}
-	return &nomad.Template{
+	return &Template{
 		EmbeddedTmpl: ptr(b.String()),
 		DestPath:     ptr(SecretsEnvFile),
 		// Nomad reads the file into the task's environment; nobody else
@@ -275,14 +273,14 @@ func secretsTemplate(set spec.Settings, s *spec.Service) *nomad.Template {
 // with the new count's samples first, and ScalingThreshold leaves a band
 // of +-10 % around the target where nothing moves.
 const (
-	ScalingWindow    = spec.AutoscaleWindow
+	ScalingWindow    = descriptor.AutoscaleWindow
 	ScalingThreshold = 0.1
 )
 
 // scaling is the group's policy for Nomad Autoscaler's nomad-apm source and
 // target-value strategy. The policy map has the shape Nomad produces when it
 // parses the equivalent HCL: each block is a list of maps keyed by label.
-func scaling(as *spec.Autoscale) *nomad.ScalingPolicy {
+func scaling(as *descriptor.Autoscale) *ScalingPolicy {
 	var checks []any
 	add := func(name, query string, target int) {
 		checks = append(checks, map[string]any{name: []any{map[string]any{
@@ -301,7 +299,7 @@ func scaling(as *spec.Autoscale) *nomad.ScalingPolicy {
 	if as.MemoryPercent > 0 {
 		add("memory", "avg_memory-allocated", as.MemoryPercent)
 	}
-	return &nomad.ScalingPolicy{
+	return &ScalingPolicy{
 		Enabled: ptr(true),
 		Min:     ptr(int64(as.Min)),
 		Max:     ptr(int64(as.Max)),

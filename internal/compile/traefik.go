@@ -5,9 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	nomad "github.com/hashicorp/nomad/api"
-
-	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 // RetryAttempts is how many times Traefik tries a request whose
@@ -25,7 +23,7 @@ const (
 // exposed by default), reached through the mesh, and every router pinned
 // to its entrypoint (a router without one listens on all of them). Every
 // router retries requests that failed to connect.
-func TraefikTags(s *spec.Service) []string {
+func TraefikTags(s *descriptor.Service) []string {
 	if len(s.Exposes) == 0 {
 		return nil
 	}
@@ -55,7 +53,7 @@ func TraefikTags(s *spec.Service) []string {
 }
 
 // RouteRule is the Traefik v3 rule for an exposure.
-func RouteRule(e *spec.Expose) string {
+func RouteRule(e *descriptor.Expose) string {
 	switch {
 	case e.Host != "" && e.PathPrefix != "":
 		return fmt.Sprintf("Host(`%s`) && PathPrefix(`%s`)", e.Host, e.PathPrefix)
@@ -69,36 +67,32 @@ func RouteRule(e *spec.Expose) string {
 // traefikRouterPrefix starts the tags of a Traefik router (TraefikTags).
 const traefikRouterPrefix = "traefik.http.routers."
 
-// Routes reads a job's Traefik routers back from its service tags, the
+// Routes reads a service's Traefik routers back from its tags, the
 // inverse of TraefikTags: "<entrypoint> <rule>" per router, sorted by
-// router name within each service.
-func Routes(job *nomad.Job) []string {
-	var out []string
-	for _, g := range job.TaskGroups {
-		for _, s := range g.Services {
-			rules, eps := map[string]string{}, map[string]string{}
-			for _, t := range s.Tags {
-				k, v, ok := strings.Cut(t, "=")
-				rest, isRouter := strings.CutPrefix(k, traefikRouterPrefix)
-				if !ok || !isRouter {
-					continue
-				}
-				switch router, field, _ := strings.Cut(rest, "."); field {
-				case "rule":
-					rules[router] = v
-				case "entrypoints":
-					eps[router] = v
-				}
-			}
-			routers := make([]string, 0, len(rules))
-			for r := range rules {
-				routers = append(routers, r)
-			}
-			sort.Strings(routers)
-			for _, r := range routers {
-				out = append(out, eps[r]+" "+rules[r])
-			}
+// router name (apimodel.Routes reads a job's services).
+func Routes(tags []string) []string {
+	rules, eps := map[string]string{}, map[string]string{}
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		rest, isRouter := strings.CutPrefix(k, traefikRouterPrefix)
+		if !ok || !isRouter {
+			continue
 		}
+		switch router, field, _ := strings.Cut(rest, "."); field {
+		case "rule":
+			rules[router] = v
+		case "entrypoints":
+			eps[router] = v
+		}
+	}
+	routers := make([]string, 0, len(rules))
+	for r := range rules {
+		routers = append(routers, r)
+	}
+	sort.Strings(routers)
+	out := make([]string, 0, len(routers))
+	for _, r := range routers {
+		out = append(out, eps[r]+" "+rules[r])
 	}
 	return out
 }

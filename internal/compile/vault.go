@@ -3,18 +3,18 @@ package compile
 import (
 	"sort"
 
-	"github.com/stackctl/stackctl/internal/spec"
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 // KVDataPath is the KV v2 API path of a logical secret path: reads go to
 // <mount>/data/<path>, which is also what the policy must name.
-func KVDataPath(set spec.Settings, path string) string {
+func KVDataPath(set descriptor.Settings, path string) string {
 	return set.VaultMount + "/data/" + path
 }
 
 // Policy grants read on exactly the KV v2 data paths the service's secrets
 // name, and nothing else (no list, no metadata).
-func Policy(set spec.Settings, s *spec.Service) *VaultPolicy {
+func Policy(set descriptor.Settings, s *descriptor.Service) *VaultPolicy {
 	paths := map[string]bool{}
 	for _, sec := range s.Secrets {
 		paths[KVDataPath(set, sec.Path)] = true
@@ -29,7 +29,7 @@ func Policy(set spec.Settings, s *spec.Service) *VaultPolicy {
 
 // Role is the JWT auth role that lets the service's Nomad workload identity
 // log in to Vault with its policy, bound to this job in this namespace.
-func Role(set spec.Settings, s *spec.Service) *VaultRole {
+func Role(set descriptor.Settings, s *descriptor.Service) *VaultRole {
 	return &VaultRole{
 		AuthPath: set.VaultJWTAuthPath,
 		Name:     PolicyName(s.Name),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -37,7 +38,7 @@ func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) erro
 	if err != nil {
 		return err
 	}
-	owner, ok := compile.JobOwner(job)
+	owner, ok := apimodel.JobOwner(job)
 	if !ok {
 		return fmt.Errorf("%s was not deployed by stackctl (no meta %s = %s); refusing to destroy it",
 			jobWhat(opts.Namespace, name), compile.MetaManagedBy, compile.ManagedBy)
@@ -72,7 +73,7 @@ func dropCaller(ctx context.Context, cl *cluster.Cluster, name string, report fu
 		return err
 	}
 	for _, e := range entries {
-		if _, ok := compile.IntentionsOwner(e); !ok || e.Name == name || !hasSource(e, name) {
+		if _, ok := apimodel.IntentionsOwner(e); !ok || e.Name == name || !hasSource(e, name) {
 			continue
 		}
 		ip := &IntentionsPlan{Want: withoutSource(e, name), Index: e.ModifyIndex, Change: Update}

@@ -7,6 +7,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -18,7 +19,8 @@ import (
 
 // planIntentions compares the service's compiled intentions (nil: nobody
 // may call it) with Consul's entry, refusing an entry it does not own.
-func planIntentions(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, want *consul.ServiceIntentionsConfigEntry) (*IntentionsPlan, error) {
+func planIntentions(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, compiled *compile.ServiceIntentionsConfigEntry) (*IntentionsPlan, error) {
+	want := apimodel.Intentions(compiled)
 	ip := &IntentionsPlan{Want: want, Change: NoChange}
 	existing, err := cl.Consul.Intentions(ctx, owner.Service)
 	switch {

@@ -7,6 +7,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/compile"
 )
 
@@ -35,7 +36,7 @@ func jobWhat(ns, id string) string { return fmt.Sprintf("job %q in namespace %s"
 // claimJob refuses a job that is not want's, stopped or not: a stopped
 // job that stackctl never made is not taken over either.
 func claimJob(j *nomad.Job, want compile.Owner) error {
-	o, ok := compile.JobOwner(j)
+	o, ok := apimodel.JobOwner(j)
 	what := jobWhat(deref(j.Namespace), deref(j.ID))
 	switch {
 	case !ok:
@@ -49,7 +50,7 @@ func claimJob(j *nomad.Job, want compile.Owner) error {
 
 // claimIntentions refuses an entry that is not want's.
 func claimIntentions(e *consul.ServiceIntentionsConfigEntry, want compile.Owner) error {
-	o, ok := compile.IntentionsOwner(e)
+	o, ok := apimodel.IntentionsOwner(e)
 	what := fmt.Sprintf("the intentions entry of %q", e.Name)
 	switch {
 	case !ok:

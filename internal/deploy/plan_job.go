@@ -2,27 +2,24 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
-	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/secrets"
 )
 
 // planJob reads the current job, refuses one stackctl does not own for
 // this service, keeps the autoscaler's counts, and asks Nomad's planner
-// what registering would do.
+// what registering would do. The job planned is a copy of the compiled
+// one in Nomad's type (apimodel.Job), so plan-time edits (counts) never
+// touch the bundle.
 func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp *ServicePlan) error {
-	job, err := copyJob(svc.Job)
-	if err != nil {
-		return err
-	}
-	sp.Job = job
-	ns, id := *job.Namespace, *job.ID
+	sp.Job = apimodel.Job(svc.Job)
+	ns, id := *sp.Job.Namespace, *sp.Job.ID
 	current, err := cl.Nomad.Job(ctx, ns, id)
 	switch {
 	case cluster.IsNotFound(err):
@@ -119,20 +116,6 @@ func jobChange(d *nomad.JobDiff, current *nomad.Job) Change {
 }
 
 func isStopped(j *nomad.Job) bool { return j.Stop != nil && *j.Stop }
-
-// copyJob deep-copies through JSON so plan-time edits (counts) never touch
-// the compiled bundle.
-func copyJob(j *nomad.Job) (*nomad.Job, error) {
-	b, err := render.JobJSON(j)
-	if err != nil {
-		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
-	}
-	var out struct{ Job *nomad.Job }
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("copy job %s: %w", deref(j.ID), err)
-	}
-	return out.Job, nil
-}
 
 // specChanged reports whether a job diff changes any field, as opposed to
 // only carrying the scheduler's pending allocation updates.

@@ -15,6 +15,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
@@ -161,7 +162,7 @@ func Save(path string, b *compile.Bundle, p *Plan) error {
 func savedService(svc *compile.Service) (SavedService, error) {
 	ss := SavedService{Name: svc.Name}
 	var err error
-	if ss.Job, err = render.JobJSON(svc.Job); err != nil {
+	if ss.Job, err = render.JobJSON(apimodel.Job(svc.Job)); err != nil {
 		return ss, err
 	}
 	if svc.VaultPolicy != nil {
@@ -270,7 +271,7 @@ func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 			problems = append(problems, fmt.Sprintf("intentions of %q: no such service in its descriptors", si.Service))
 			continue
 		}
-		want, err := intentionsJSON(svc.Intentions)
+		want, err := intentionsJSON(apimodel.Intentions(svc.Intentions))
 		if err != nil {
 			return nil, err
 		}

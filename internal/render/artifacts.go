@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -35,9 +36,9 @@ func PolicyHCL(p *compile.VaultPolicy, service string) []byte {
 	return t.bytes()
 }
 
-// IntentionsHCL renders a service-intentions config entry in the format
-// `consul config write` reads.
-func IntentionsHCL(e *consul.ServiceIntentionsConfigEntry) []byte {
+// IntentionsHCL renders a compiled service-intentions config entry in the
+// format `consul config write` reads.
+func IntentionsHCL(e *compile.ServiceIntentionsConfigEntry) []byte {
 	t := &hclText{buf: []byte(Header("Consul intentions", e.Name))}
 	t.str("Kind", e.Kind)
 	t.str("Name", e.Name)
@@ -54,15 +55,16 @@ func IntentionsHCL(e *consul.ServiceIntentionsConfigEntry) []byte {
 	for _, s := range e.Sources {
 		t.open("{")
 		t.str("Name", s.Name)
-		t.str("Action", string(s.Action))
-		t.str("Type", string(s.Type))
+		t.str("Action", s.Action)
+		t.str("Type", s.Type)
 		t.close("},")
 	}
 	t.close("]")
 	return t.bytes()
 }
 
-// IntentionsJSON renders the entry as the body of Consul's PUT /v1/config.
+// IntentionsJSON renders the entry as the body of Consul's PUT /v1/config
+// (apimodel.Intentions converts a compiled one).
 func IntentionsJSON(e *consul.ServiceIntentionsConfigEntry) ([]byte, error) {
 	return marshal(e)
 }
@@ -170,7 +172,7 @@ func Files(b *compile.Bundle) ([]File, error) {
 func serviceFiles(s *compile.Service) ([]File, error) {
 	out := make([]File, 0, 5)
 	out = append(out, File{Path: s.Name + "/job.nomad.hcl", Content: JobHCL(s.Job, Header("Nomad job", s.Name))})
-	js, err := JobJSON(s.Job)
+	js, err := JobJSON(apimodel.Job(s.Job))
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)
 	}

@@ -14,18 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// goldenCases are the example stacks whose every rendered file is kept
-// under testdata/golden/<name>/.
-var goldenCases = []struct {
-	name  string
-	paths []string
-	vars  []spec.VarArg
-}{
-	{"shop", []string{"../../jobs"}, nil},
-	{"shop-nomad18-envoy", []string{"../../jobs"}, []spec.VarArg{{Value: "nomad_version=1.8"}, {Value: "sidecar=envoy"}}},
-	{"payments", []string{"../spec/testdata/valid/nomad18-envoy.hcl"}, nil},
-}
-
 func renderCase(t testing.TB, paths []string, vars []spec.VarArg) []render.File {
 	t.Helper()
 	st, diags := spec.NewParser(spec.OSFS{}).Load(paths, spec.LoadOptions{Vars: vars})
@@ -40,9 +28,10 @@ func renderCase(t testing.TB, paths []string, vars []spec.VarArg) []render.File 
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range goldenCases {
-		t.Run(tc.name, func(t *testing.T) {
-			testkit.Golden(t, filepath.Join("testdata", "golden", tc.name), renderCase(t, tc.paths, tc.vars), *update, "go test ./internal/render -update")
+	// Every file each example renders is kept under testdata/golden/<name>/.
+	for _, tc := range testkit.Examples {
+		t.Run(tc.Name, func(t *testing.T) {
+			testkit.Golden(t, filepath.Join("testdata", "golden", tc.Name), renderCase(t, tc.Paths, tc.Vars), *update, "go test ./internal/render -update")
 		})
 	}
 }
@@ -50,16 +39,16 @@ func TestGolden(t *testing.T) {
 // TestDeterministic renders every case twice from fresh parses and wants
 // identical bytes: map iteration or pointer identity must not leak out.
 func TestDeterministic(t *testing.T) {
-	for _, tc := range goldenCases {
-		a := renderCase(t, tc.paths, tc.vars)
+	for _, tc := range testkit.Examples {
+		a := renderCase(t, tc.Paths, tc.Vars)
 		for i := 0; i < 5; i++ {
-			b := renderCase(t, tc.paths, tc.vars)
+			b := renderCase(t, tc.Paths, tc.Vars)
 			if len(a) != len(b) {
-				t.Fatalf("%s: %d files, then %d", tc.name, len(a), len(b))
+				t.Fatalf("%s: %d files, then %d", tc.Name, len(a), len(b))
 			}
 			for j := range a {
 				if a[j].Path != b[j].Path || !bytes.Equal(a[j].Content, b[j].Content) {
-					t.Fatalf("%s: %s rendered differently on run %d", tc.name, a[j].Path, i+2)
+					t.Fatalf("%s: %s rendered differently on run %d", tc.Name, a[j].Path, i+2)
 				}
 			}
 		}

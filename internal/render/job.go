@@ -4,18 +4,22 @@ import (
 	"sort"
 
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/stackctl/stackctl/internal/compile"
 )
 
 // JobJSON renders the job as the body of Nomad's job register API
-// (PUT /v1/jobs), which `nomad job run -json` also reads.
+// (PUT /v1/jobs), which `nomad job run -json` also reads: Nomad's own type
+// marshals every field, set or not, as Nomad writes it (apimodel.Job
+// converts a compiled job).
 func JobJSON(job *nomad.Job) ([]byte, error) {
 	return marshal(struct{ Job *nomad.Job }{job})
 }
 
-// JobHCL renders the job as a Nomad HCL2 jobspec. It covers the fields
-// compile.Job sets; `${...}` runtime interpolations are escaped ($${...}) so
+// JobHCL renders the compiled job as a Nomad HCL2 jobspec, every field
+// compile.Job has; `${...}` runtime interpolations are escaped ($${...}) so
 // Nomad's parser hands them to the client unchanged.
-func JobHCL(job *nomad.Job, header string) []byte {
+func JobHCL(job *compile.Job, header string) []byte {
 	t := &hclText{buf: make([]byte, 0, 8<<10)}
 	t.buf = append(t.buf, header...)
 	t.block("job", *job.ID)
@@ -35,7 +39,7 @@ func JobHCL(job *nomad.Job, header string) []byte {
 	return t.bytes()
 }
 
-func writeGroup(t *hclText, g *nomad.TaskGroup) {
+func writeGroup(t *hclText, g *compile.TaskGroup) {
 	t.intPtr("count", g.Count)
 	t.durationPtr("shutdown_delay", g.ShutdownDelay)
 	for _, n := range g.Networks {
@@ -97,7 +101,7 @@ func writeGroup(t *hclText, g *nomad.TaskGroup) {
 	}
 }
 
-func writeService(t *hclText, s *nomad.Service) {
+func writeService(t *hclText, s *compile.GroupService) {
 	t.strSet("name", s.Name)
 	t.strSet("port", s.PortLabel)
 	t.strings("tags", s.Tags)
@@ -106,7 +110,6 @@ func writeService(t *hclText, s *nomad.Service) {
 		t.block("connect")
 		if ss := c.SidecarService; ss != nil {
 			t.block("sidecar_service")
-			t.strings("tags", ss.Tags)
 			if p := ss.Proxy; p != nil {
 				t.block("proxy")
 				for _, u := range p.Upstreams {
@@ -168,7 +171,7 @@ func configOrder(k string) string {
 	return "3" + k
 }
 
-func writeResources(t *hclText, r *nomad.Resources) {
+func writeResources(t *hclText, r *compile.Resources) {
 	if r == nil {
 		return
 	}
@@ -179,7 +182,7 @@ func writeResources(t *hclText, r *nomad.Resources) {
 	t.end()
 }
 
-func writeTask(t *hclText, task *nomad.Task) {
+func writeTask(t *hclText, task *compile.Task) {
 	t.strSet("driver", task.Driver)
 	t.durationPtr("kill_timeout", task.KillTimeout)
 	t.blank()

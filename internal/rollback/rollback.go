@@ -11,6 +11,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -47,7 +48,7 @@ func Rollback(ctx context.Context, cl *cluster.Cluster, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := compile.JobOwner(versions[0]); !ok {
+	if _, ok := apimodel.JobOwner(versions[0]); !ok {
 		return nil, fmt.Errorf("job %q in namespace %s was not deployed by stackctl (no meta %s = %s); refusing to roll it back",
 			opts.Service, opts.Namespace, compile.MetaManagedBy, compile.ManagedBy)
 	}

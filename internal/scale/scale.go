@@ -10,6 +10,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/rollout"
@@ -89,7 +90,7 @@ func scalable(ctx context.Context, cl *cluster.Cluster, opts Options) (*nomad.Jo
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, ok := compile.JobOwner(job); !ok {
+	if _, ok := apimodel.JobOwner(job); !ok {
 		return nil, nil, fmt.Errorf("job %q in namespace %s was not deployed by stackctl (no meta %s = %s); refusing to scale it",
 			opts.Service, opts.Namespace, compile.MetaManagedBy, compile.ManagedBy)
 	}

@@ -43,10 +43,7 @@ const (
 	defaultProgressDeadline = 10 * time.Minute
 	defaultEvalInterval     = 10 * time.Second
 	defaultCooldown         = time.Minute
-	// AutoscaleWindow is how far back the autoscaler averages the load:
-	// the cooldown may not be shorter.
-	AutoscaleWindow = 30 * time.Second
-	maxReplicas     = 1000
+	maxReplicas             = 1000
 )
 
 func defaultService() *Service {
@@ -83,20 +80,20 @@ func blockOnce(blocks hcl.Blocks, typ string, d *attrs) *hcl.Block {
 
 func decodeService(b *hcl.Block, ev *evaluator) (*Service, hcl.Diagnostics) {
 	s := defaultService()
-	s.Name, s.NameRange, s.DeclRange, s.File = b.Labels[0], b.LabelRanges[0], b.DefRange, b.DefRange.Filename
+	s.Name, s.NameRange, s.DeclRange, s.File = b.Labels[0], at(b.LabelRanges[0]), at(b.DefRange), b.DefRange.Filename
 	content, diags := b.Body.Content(serviceSchema)
 	d := &attrs{evaluator: ev, diags: diags}
 	a := content.Attributes
 
 	if a["image"] != nil {
 		d.str(a["image"], &s.Image)
-		s.ImageRange = a["image"].Expr.Range()
+		s.ImageRange = at(a["image"].Expr.Range())
 	}
 	d.str(a["command"], &s.Command)
 	d.strList(a["args"], &s.Args)
 	if a["replicas"] != nil {
 		s.ReplicasSet = d.integer(a["replicas"], &s.Replicas, 0, maxReplicas)
-		s.ReplicasRange = a["replicas"].Expr.Range()
+		s.ReplicasRange = at(a["replicas"].Expr.Range())
 	}
 	if a["env"] != nil {
 		s.Env = decodeEnv(a["env"], d)
@@ -147,7 +144,7 @@ func decodeEnv(a *hcl.Attribute, d *attrs) []*EnvVar {
 			if !ok {
 				continue
 			}
-			out = append(out, &EnvVar{Name: k.AsString(), Value: v.AsString(), Range: kv.Key.Range()})
+			out = append(out, &EnvVar{Name: k.AsString(), Value: v.AsString(), Range: at(kv.Key.Range())})
 		}
 	} else {
 		v, ok := d.value(a, cty.Map(cty.String), "env")
@@ -158,7 +155,7 @@ func decodeEnv(a *hcl.Attribute, d *attrs) []*EnvVar {
 			if e.IsNull() {
 				continue
 			}
-			out = append(out, &EnvVar{Name: k, Value: e.AsString(), Range: a.Expr.Range()})
+			out = append(out, &EnvVar{Name: k, Value: e.AsString(), Range: at(a.Expr.Range())})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -171,7 +168,7 @@ var portSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodePort(b *hcl.Block, d *attrs) *Port {
-	p := &Port{Name: b.Labels[0], Protocol: "http", DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
+	p := &Port{Name: b.Labels[0], Protocol: "http", DeclRange: at(b.DefRange), NameRange: at(b.LabelRanges[0])}
 	c, diags := b.Body.Content(portSchema)
 	d.diags = append(d.diags, diags...)
 	if !portNameRe.MatchString(p.Name) {
@@ -213,9 +210,9 @@ func decodeHealth(b *hcl.Block, d *attrs, s *Service) *Health {
 	c, diags := b.Body.Content(healthSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
-	h.PortRange = b.DefRange
+	h.PortRange = at(b.DefRange)
 	if d.str(a["port"], &h.Port) {
-		h.PortRange = a["port"].Expr.Range()
+		h.PortRange = at(a["port"].Expr.Range())
 	}
 	// Only http: Nomad refuses tcp checks on Connect services (verified on
 	// 1.6) because the app listens inside the allocation's namespace, and
@@ -315,12 +312,12 @@ var secretSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodeSecret(b *hcl.Block, d *attrs) *Secret {
-	s := &Secret{Env: b.Labels[0], DeclRange: b.LabelRanges[0]}
+	s := &Secret{Env: b.Labels[0], DeclRange: at(b.LabelRanges[0])}
 	c, diags := b.Body.Content(secretSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
 	if d.str(a["path"], &s.Path) {
-		s.PathRange = a["path"].Expr.Range()
+		s.PathRange = at(a["path"].Expr.Range())
 		if detail := vaultPathProblem(s.Path); detail != "" {
 			d.diags = append(d.diags, invalidValueDiag("Vault secret path", detail, a["path"].Expr.Range()))
 		}
@@ -355,11 +352,11 @@ var upstreamSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodeUpstream(b *hcl.Block, d *attrs) *Upstream {
-	u := &Upstream{Service: b.Labels[0], DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
+	u := &Upstream{Service: b.Labels[0], DeclRange: at(b.DefRange), NameRange: at(b.LabelRanges[0])}
 	c, diags := b.Body.Content(upstreamSchema)
 	d.diags = append(d.diags, diags...)
 	if d.integer(c.Attributes["local_port"], &u.LocalPort, 1024, 65535) {
-		u.PortRange = c.Attributes["local_port"].Expr.Range()
+		u.PortRange = at(c.Attributes["local_port"].Expr.Range())
 	}
 	u.Env = strings.ToUpper(strings.ReplaceAll(u.Service, "-", "_")) + "_ADDR"
 	if d.str(c.Attributes["env"], &u.Env) && !envNameRe.MatchString(u.Env) {
@@ -373,7 +370,7 @@ var exposeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodeExpose(b *hcl.Block, d *attrs) *Expose {
-	e := &Expose{Entrypoint: b.Labels[0], DeclRange: b.DefRange}
+	e := &Expose{Entrypoint: b.Labels[0], DeclRange: at(b.DefRange)}
 	c, diags := b.Body.Content(exposeSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
@@ -417,7 +414,7 @@ var autoscaleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 func decodeAutoscale(b *hcl.Block, d *attrs) *Autoscale {
-	as := &Autoscale{EvaluationInterval: defaultEvalInterval, Cooldown: defaultCooldown, DeclRange: b.DefRange}
+	as := &Autoscale{EvaluationInterval: defaultEvalInterval, Cooldown: defaultCooldown, DeclRange: at(b.DefRange)}
 	c, diags := b.Body.Content(autoscaleSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes

@@ -42,7 +42,7 @@ func DefaultSettings() Settings {
 		Namespace:        "default",
 		VaultMount:       "secret",
 		VaultJWTAuthPath: "jwt-nomad",
-		NomadVersion:     Version{1, 6},
+		NomadVersion:     Version{Major: 1, Minor: 6},
 		Sidecar: Sidecar{
 			Kind:         SidecarEnvoy,
 			ConsulBinary: "consul",
@@ -63,7 +63,7 @@ func decodeStack(b *hcl.Block, ev *evaluator) (Settings, hcl.Diagnostics) {
 	if b == nil {
 		return s, nil
 	}
-	s.DeclRange = b.DefRange
+	s.DeclRange = at(b.DefRange)
 	content, diags := b.Body.Content(stackSchema)
 	d := &attrs{evaluator: ev, diags: diags}
 	a := content.Attributes

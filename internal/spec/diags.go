@@ -7,6 +7,8 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/stackctl/stackctl/internal/descriptor"
 )
 
 // All diagnostic constructors live here so messages stay consistent: a
@@ -21,9 +23,25 @@ func warningDiag(summary, detail string, subject *hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: detail, Subject: subject}
 }
 
-func rangePtr(r hcl.Range) *hcl.Range { return &r }
+// anyRange is a range hcl reported or one the model recorded
+// (descriptor.Range); the constructors take either.
+type anyRange interface {
+	hcl.Range | descriptor.Range
+}
 
-func duplicateDiag(what, name string, first, dup hcl.Range) *hcl.Diagnostic {
+func toHCL[R anyRange](r R) hcl.Range {
+	if m, ok := any(r).(descriptor.Range); ok {
+		return hclRange(m)
+	}
+	return any(r).(hcl.Range)
+}
+
+func rangePtr[R anyRange](r R) *hcl.Range {
+	h := toHCL(r)
+	return &h
+}
+
+func duplicateDiag[F, D anyRange](what, name string, first F, dup D) *hcl.Diagnostic {
 	return errorDiag(
 		fmt.Sprintf("Duplicate %s", what),
 		fmt.Sprintf("A %s named %q was already defined at %s. Each %s needs a unique name.",
@@ -31,7 +49,7 @@ func duplicateDiag(what, name string, first, dup hcl.Range) *hcl.Diagnostic {
 		rangePtr(dup))
 }
 
-func invalidValueDiag(what, detail string, subject hcl.Range) *hcl.Diagnostic {
+func invalidValueDiag[R anyRange](what, detail string, subject R) *hcl.Diagnostic {
 	return errorDiag("Invalid "+what, detail, rangePtr(subject))
 }
 
@@ -68,15 +86,14 @@ func oneOf(values []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-// Diag and Range are short names for the hcl types used throughout.
-type (
-	Diag  = hcl.Diagnostic
-	Range = hcl.Range
-)
+// Diag is the short name of the hcl type used throughout; Range is the
+// model's (model.go).
+type Diag = hcl.Diagnostic
 
-// Pos formats where a range starts as file:line:col.
-func Pos(r hcl.Range) string {
-	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+// Pos formats where a range (hcl's or the model's) starts as file:line:col.
+func Pos[R anyRange](r R) string {
+	h := toHCL(r)
+	return fmt.Sprintf("%s:%d:%d", h.Filename, h.Start.Line, h.Start.Column)
 }
 
 // NoSnippet marks a diagnostic whose source line must not be printed (it

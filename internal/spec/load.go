@@ -134,7 +134,7 @@ func (p *Parser) Load(paths []string, opts LoadOptions) (*Stack, hcl.Diagnostics
 		st.Services = append(st.Services, svc)
 	}
 	sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].Name < st.Services[j].Name })
-	st.byName = seen
+	st.IndexServices()
 	for _, n := range declNames(decls) {
 		v := decls[n].Variable
 		st.Variables = append(st.Variables, &v)

@@ -158,7 +158,7 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 		}
 		if prev, ok := envOwner[name]; ok {
 			diags = append(diags, errorDiag("Duplicate environment variable",
-				fmt.Sprintf("%q is set by %s and again by %s; each variable must come from one place.", name, prev, owner), rng))
+				fmt.Sprintf("%q is set by %s and again by %s; each variable must come from one place.", name, prev, owner), rangePtr(*rng)))
 			return
 		}
 		envOwner[name] = owner

@@ -39,7 +39,7 @@ type variableDecl struct {
 }
 
 func decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostics) {
-	v := &variableDecl{Variable: Variable{Name: block.Labels[0], DeclRange: block.DefRange}, Type: cty.DynamicPseudoType}
+	v := &variableDecl{Variable: Variable{Name: block.Labels[0], DeclRange: at(block.DefRange)}, Type: cty.DynamicPseudoType}
 	content, diags := block.Body.Content(variableSchema)
 	if !hclsyntax.ValidIdentifier(v.Name) {
 		diags = append(diags, invalidValueDiag("variable name",

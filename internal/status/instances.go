@@ -8,6 +8,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 )
@@ -23,7 +24,7 @@ func Managed(ctx context.Context, cl *cluster.Cluster, namespace, name, other st
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := compile.JobOwner(job); !ok {
+	if _, ok := apimodel.JobOwner(job); !ok {
 		return nil, fmt.Errorf("job %q in namespace %s was not deployed by stackctl (no meta %s = %s); use %s for it",
 			name, namespace, compile.MetaManagedBy, compile.ManagedBy, other)
 	}

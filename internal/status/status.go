@@ -12,8 +12,8 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
-	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/rollout"
 )
 
@@ -84,7 +84,7 @@ func List(ctx context.Context, cl *cluster.Cluster, namespace string) ([]Summary
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := compile.JobOwner(job); !ok {
+		if _, ok := apimodel.JobOwner(job); !ok {
 			continue
 		}
 		sum, _, err := summarise(ctx, cl, job)
@@ -101,7 +101,7 @@ func List(ctx context.Context, cl *cluster.Cluster, namespace string) ([]Summary
 func summarise(ctx context.Context, cl *cluster.Cluster, job *nomad.Job) (Summary, *nomad.JobScaleStatusResponse, error) {
 	ns, id := deref(job.Namespace), deref(job.ID)
 	sum := Summary{Service: id, Version: deref(job.Version), Status: deref(job.Status)}
-	for _, r := range compile.Routes(job) {
+	for _, r := range apimodel.Routes(job) {
 		ep, rule, _ := strings.Cut(r, " ")
 		sum.Routes = append(sum.Routes, Route{Entrypoint: ep, Rule: rule})
 	}

@@ -1,10 +1,14 @@
-package spec
+// Package descriptor is the model of a decoded stack: its settings, input
+// variables and services, as internal/spec produces them from HCL files
+// and internal/compile reads them. It holds no reader and depends on the
+// standard library alone, so the compiler's whole import graph stays
+// free of I/O and randomness (internal/compile/depcheck_test.go): ranges
+// are this package's Range, which spec converts to and from hcl.Range.
+package descriptor
 
 import (
 	"sort"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
 )
 
 // Stack is a validated set of services plus the settings they share.
@@ -13,7 +17,16 @@ type Stack struct {
 	Variables []*Variable // sorted by name
 	Services  []*Service  // sorted by name
 
-	byName map[string]*Service // set by Load; nil in stacks built by hand
+	byName map[string]*Service // set by IndexServices; nil in stacks built by hand
+}
+
+// IndexServices makes Service a map lookup; call it once Services is
+// final (spec's Load does).
+func (s *Stack) IndexServices() {
+	s.byName = make(map[string]*Service, len(s.Services))
+	for _, svc := range s.Services {
+		s.byName[svc.Name] = svc
+	}
 }
 
 // Service returns the service called name, or nil.
@@ -59,7 +72,7 @@ const (
 )
 
 // Settings come from the optional `stack` block; zero values are replaced
-// by the defaults in decode_stack.go.
+// by the defaults in spec's decode_stack.go.
 type Settings struct {
 	Name             string
 	Region           string
@@ -71,7 +84,7 @@ type Settings struct {
 	VaultJWTAuthPath string // Nomad >= 1.7: the JWT auth mount for workload identities
 	NomadVersion     Version
 	Sidecar          Sidecar
-	DeclRange        hcl.Range
+	DeclRange        Range
 }
 
 // Version is a target cluster's major.minor version.
@@ -96,25 +109,25 @@ type Variable struct {
 	Name        string
 	Description string
 	Sensitive   bool
-	DeclRange   hcl.Range
+	DeclRange   Range
 }
 
 // Service is one microservice: one Nomad job with one group and one task.
 type Service struct {
 	Name      string
-	NameRange hcl.Range
-	DeclRange hcl.Range
+	NameRange Range
+	DeclRange Range
 	File      string
 
 	Image      string
-	ImageRange hcl.Range
+	ImageRange Range
 	Command    string
 	Args       []string
 	Replicas   int
 	// ReplicasSet is false when replicas was not written (autoscaled
 	// services then start at min).
 	ReplicasSet   bool
-	ReplicasRange hcl.Range
+	ReplicasRange Range
 
 	Ports     []*Port // the first is the mesh port
 	Resources Resources
@@ -151,8 +164,8 @@ type Port struct {
 	Name      string
 	Container int
 	Protocol  string // "http" or "tcp"
-	DeclRange hcl.Range
-	NameRange hcl.Range
+	DeclRange Range
+	NameRange Range
 }
 
 // Resources are the task's reservations.
@@ -170,7 +183,7 @@ type Health struct {
 	Interval time.Duration
 	Timeout  time.Duration
 	// PortRange points at the port attribute, or the block when omitted.
-	PortRange hcl.Range
+	PortRange Range
 }
 
 // Restart is the task's local restart policy.
@@ -195,7 +208,7 @@ type Update struct {
 // EnvVar is a plain environment variable.
 type EnvVar struct {
 	Name, Value string
-	Range       hcl.Range
+	Range       Range
 }
 
 // Secret is an environment variable filled from Vault KV v2 at run time.
@@ -203,8 +216,8 @@ type Secret struct {
 	Env       string // variable name
 	Path      string // relative to the stack's KV v2 mount, without "data/"
 	Key       string
-	DeclRange hcl.Range
-	PathRange hcl.Range
+	DeclRange Range
+	PathRange Range
 }
 
 // Upstream is a dependency reached through the mesh on a local port.
@@ -212,9 +225,9 @@ type Upstream struct {
 	Service   string
 	LocalPort int
 	Env       string // receives "127.0.0.1:<local port>"
-	DeclRange hcl.Range
-	PortRange hcl.Range
-	NameRange hcl.Range
+	DeclRange Range
+	PortRange Range
+	NameRange Range
 }
 
 // Expose opts a service into a Traefik entrypoint.
@@ -229,8 +242,13 @@ type Expose struct {
 	StripPrefix     bool
 	TLS             bool
 	CertResolver    string
-	DeclRange       hcl.Range
+	DeclRange       Range
 }
+
+// AutoscaleWindow is how far back the autoscaler averages the load:
+// validation keeps the cooldown at least this long, and compile sets it
+// as the checks' query window.
+const AutoscaleWindow = 30 * time.Second
 
 // Autoscale bounds and targets for Nomad Autoscaler.
 type Autoscale struct {
@@ -239,5 +257,5 @@ type Autoscale struct {
 	MemoryPercent      int // 0: not a target
 	EvaluationInterval time.Duration
 	Cooldown           time.Duration
-	DeclRange          hcl.Range
+	DeclRange          Range
 }
