@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,7 +56,8 @@ func testImportCompose(t *testing.T) {
 	// 1. Under docker compose.
 	const project = "stackctl-import-test"
 	compose := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "docker", append([]string{"compose", "-f", file, "-p", project}, args...)...)
+		// Not t.Context(): the cleanup below runs after it is cancelled.
+		cmd := exec.CommandContext(context.WithoutCancel(ctx), "docker", append([]string{"compose", "-f", file, "-p", project}, args...)...)
 		b, err := cmd.CombinedOutput()
 		return string(b), err
 	}
