@@ -53,7 +53,7 @@ golden: ## Regenerate golden files after an intended output change (review the d
 	$(GO) test ./internal/kube -update
 	$(GO) test ./internal/composeimport ./internal/graph -update
 
-check: install lint test fuzz integration compose-test ## The README's test command and CI's: install what is missing, lint, unit tests, fuzz, integration, compose
+check: lint install test fuzz integration compose-test ## The README's test command and CI's: lint, install what is missing, unit tests, fuzz, integration, compose
 
 ci: check ## What .ci/run does (the same as check)
 

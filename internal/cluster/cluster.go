@@ -48,7 +48,7 @@ type Nomad interface {
 	Deployment(ctx context.Context, ns, id string, index uint64) (*nomad.Deployment, uint64, error)
 	DeploymentAllocations(ctx context.Context, ns, id string) ([]*nomad.AllocationListStub, error)
 	Evaluation(ctx context.Context, ns, id string, index uint64) (*nomad.Evaluation, uint64, error)
-	AllocIO // logs and exec (nomad_alloc.go)
+	AllocIO       // logs and exec (nomad_alloc.go)
 	RolloutReader // nomad_rollout.go
 }
 

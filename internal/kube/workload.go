@@ -132,8 +132,8 @@ func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
 	}}
 	return corev1.PodSpec{
 		TerminationGracePeriodSeconds: ptr(int64(seconds(compile.DrainDelay + compile.StopTimeout))),
-		ServiceAccountName:           s.Name,
-		AutomountServiceAccountToken: ptr(false),
+		ServiceAccountName:            s.Name,
+		AutomountServiceAccountToken:  ptr(false),
 		// Upstreams come as explicit env vars; the legacy docker-link
 		// variables of every Service in the namespace would only add noise.
 		EnableServiceLinks: ptr(false),
