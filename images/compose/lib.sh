@@ -37,8 +37,8 @@ put() {
 }
 
 # json_field NAME: the first string value of "NAME" in the JSON on stdin
-# (as the agents' CLIs print it: one field per line).
-json_field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+# (as the agents' CLIs print it: one field per line), without a newline.
+json_field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" | head -n 1 | tr -d '\n'; }
 
 # hcl_token FILE: a token file as an HCL attribute, for agents that read
 # their tokens only from their configuration.

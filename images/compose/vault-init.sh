@@ -22,7 +22,7 @@ retry 60 initialised || die "Vault did not answer on $VAULT_ADDR within 60 s"
 if [ "$rc" -eq 2 ]; then
 	out=$(vault operator init -key-shares=1 -key-threshold=1 -format=json)
 	printf '%s' "$out" | sed -n '/"unseal_keys_b64"/{n;s/^ *"\([^"]*\)".*/\1/p;}' | tr -d '\n' | put "$key"
-	printf '%s' "$out" | json_field root_token | tr -d '\n' | put "$root"
+	printf '%s' "$out" | json_field root_token | put "$root"
 	if [ ! -s "$key" ] || [ ! -s "$root" ]; then
 		die "vault operator init printed no unseal key or root token"
 	fi

@@ -190,7 +190,7 @@ func TestComposeStack(t *testing.T) {
 		}
 		// The value the README's command generated, read back as the
 		// operator (the deployer may only write secrets).
-		value := vaultSecret(t, admin["VAULT_TOKEN"], "secret/data/shop/api", "API_SIGNING_KEY")
+		value := vaultSecret(t, admin["VAULT_TOKEN"], "secret/data/shop/api", "signing_key") // jobs/api.hcl
 		sum := sha256.Sum256([]byte(value))
 		testkit.Eventually(t, time.Minute, "api's Vault secret in its environment", func() error {
 			return wantBody(publicURL+"/api/env/API_SIGNING_KEY", "shop.localhost", nil, 200, hex.EncodeToString(sum[:]))
@@ -294,6 +294,13 @@ func TestComposeStack(t *testing.T) {
 			t.Errorf("mounts: %s", d)
 		}
 		for _, d := range diff(before.rules, after.rules) {
+			// A rule of Nomad's CNI plugins that an earlier stack left
+			// behind goes when an allocation that reused its address is
+			// torn down: the plugins add a rule only if it is missing.
+			if staleCNIRule.MatchString(d) {
+				t.Logf("iptables: %s (a stale rule, removed with the allocation that reused its address)", d)
+				continue
+			}
 			t.Errorf("iptables: %s", d)
 		}
 		if before.bridge != after.bridge {
@@ -487,6 +494,9 @@ func maps(a, b map[string]string) bool {
 	return true
 }
 
+// staleCNIRule is a per-allocation rule of the CNI firewall plugin, gone.
+var staleCNIRule = regexp.MustCompile(`^removed: filter: -A CNI-FORWARD -[ds] 172\.26\.(6[4-9]|7[0-9])\.[0-9]+/32 `)
+
 // hostPhoto is what `down` must restore.
 type hostPhoto struct {
 	mounts, rules []string
@@ -501,9 +511,16 @@ func photograph(t *testing.T, nomadDir string) hostPhoto {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	// dockerd's host-network sandbox is dockerd's: mounted by the first
+	// host-network container it runs, kept until it stops. The last check
+	// of the test shows it intact.
+	sandbox := "/run/docker/netns/default"
+	if d, err := filepath.EvalSymlinks("/var/run/docker"); err == nil {
+		sandbox = filepath.Join(d, "netns", "default")
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) > 6 {
+		if fs := strings.Fields(sc.Text()); len(fs) > 6 && fs[4] != sandbox {
 			p.mounts = append(p.mounts, fs[4])
 		}
 	}
