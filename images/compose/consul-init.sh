@@ -31,14 +31,12 @@ bootstrap() {
 retry 60 bootstrap || die "no ACL bootstrap after 60 s: $out"
 export CONSUL_HTTP_TOKEN_FILE="$mgmt"
 
-for name in consul-agent nomad-agent deployer; do
-	rules=@/policies/consul/$name.hcl
-	if consul acl policy read -name "$name" >/dev/null 2>&1; then
-		consul acl policy update -name "$name" -rules "$rules" >/dev/null
-	else
-		consul acl policy create -name "$name" -description "stackctl dev stack (compose)" -rules "$rules" >/dev/null
-	fi
-done
+# policy NAME: policies/consul/NAME.hcl, created or updated.
+policy() {
+	consul acl policy create -name "$1" -description "stackctl dev stack (compose)" -rules "@/policies/consul/$1.hcl" >/dev/null 2>&1 ||
+		consul acl policy update -name "$1" -rules "@/policies/consul/$1.hcl" >/dev/null
+}
+together "policy consul-agent" "policy nomad-agent" "policy deployer" || die "policies not written"
 
 # mint FILE ARGS...: keeps the token in FILE while Consul knows it, else
 # creates one with ARGS.
@@ -52,24 +50,21 @@ mint() {
 	printf '%s' "$out" | json_field SecretID | put "$file"
 	[ -s "$file" ] || die "consul acl token create $*: no SecretID"
 }
-
-mint "$S/consul-agent.token" -description "consul agent" -policy-name consul-agent
-consul acl set-agent-token agent "@$S/consul-agent.token" >/dev/null
+# Traefik is the Connect-native service "traefik": a service identity, as
+# Nomad derives for it on a cluster (jobs/platform/traefik.nomad.hcl).
+together "mint $S/consul-agent.token -description 'consul agent' -policy-name consul-agent" \
+	"mint $S/nomad/consul.token -description 'nomad agent' -policy-name nomad-agent" \
+	"mint $S/deployer-consul.token -description 'stackctl deployer' -policy-name deployer" \
+	"mint $S/traefik/consul.token -description traefik -service-identity traefik" || die "tokens not minted"
 
 # Nomad reads its Consul token from its configuration only.
-mint "$S/nomad/consul.token" -description "nomad agent" -policy-name nomad-agent
 {
 	echo "consul {"
 	hcl_token "$S/nomad/consul.token"
 	echo "}"
 } | put "$S/nomad/consul.hcl"
 
-mint "$S/deployer-consul.token" -description "stackctl deployer" -policy-name deployer
-
-# Traefik is the Connect-native service "traefik": a service identity, as
-# Nomad derives for it on a cluster (jobs/platform/traefik.nomad.hcl).
-mint "$S/traefik/consul.token" -description "traefik" -service-identity traefik
-CONSUL_HTTP_TOKEN_FILE=$S/traefik/consul.token consul services register /etc/stackctl/traefik-service.hcl >/dev/null
-
-consul config write /policies/consul/default-deny.hcl >/dev/null
+together "consul acl set-agent-token agent @$S/consul-agent.token >/dev/null" \
+	"CONSUL_HTTP_TOKEN_FILE=$S/traefik/consul.token consul services register /etc/stackctl/traefik-service.hcl >/dev/null" \
+	"consul config write /policies/consul/default-deny.hcl >/dev/null" || die "agent token, Traefik's registration or the mesh's default deny not written"
 log "policies and tokens in place; Traefik registered; mesh default deny"

@@ -54,3 +54,19 @@ retry() {
 		sleep 0.5
 	done
 }
+
+# together COMMAND...: runs each command (one string, evaluated) in the
+# background and fails if any of them failed; the agents' CLIs start
+# slowly, independent calls overlap.
+together() {
+	pids=
+	for c; do
+		eval "$c" &
+		pids="$pids $!"
+	done
+	rc=0
+	for p in $pids; do
+		wait "$p" || rc=1
+	done
+	return "$rc"
+}

@@ -12,7 +12,7 @@ mgmt=$S/nomad-management.token
 valid() { [ -s "$1" ] && NOMAD_TOKEN=$(cat "$1") nomad acl token self >/dev/null 2>&1; }
 
 # The bootstrap token is read from a file (`nomad acl bootstrap FILE`);
-# until a leader is elected Nomad refuses it, so retry.
+# right after the election Nomad may refuse it, so retry.
 bootstrap() {
 	if out=$(nomad acl bootstrap "$mgmt.new" 2>&1 >/dev/null); then
 		mv -f "$mgmt.new" "$mgmt"
@@ -26,6 +26,8 @@ bootstrap() {
 	esac
 	return 1
 }
+leader() { nomad operator api /v1/status/leader 2>/dev/null | grep -q :; }
+retry 60 leader || die "Nomad elected no leader within 60 s"
 if valid "$mgmt"; then
 	log "ACLs already bootstrapped with our management token"
 else
@@ -37,12 +39,10 @@ export NOMAD_TOKEN
 
 # A node drained by an earlier `down` (its state survives in the data
 # directory) takes allocations again.
-retry 30 eval 'nomad node eligibility -self -enable >/dev/null 2>&1' || die "Nomad's client node did not register within 30 s"
-
-for f in /policies/nomad/deployer.hcl /policies/nomad/autoscaler.hcl /etc/stackctl/node-drain.hcl; do
-	name=${f##*/}
-	nomad acl policy apply -description "stackctl dev stack (compose)" "${name%.hcl}" "$f" >/dev/null
-done
+eligible() {
+	retry 30 eval 'nomad node eligibility -self -enable >/dev/null 2>&1' || die "Nomad's client node did not register within 30 s"
+}
+policy() { nomad acl policy apply -description "stackctl dev stack (compose)" "$1" "$2" >/dev/null; }
 
 # mint FILE NAME POLICY: keeps the token in FILE while Nomad knows it, else
 # creates a client token.
@@ -51,11 +51,17 @@ mint() {
 	nomad acl token create -name="$2" -policy="$3" -t '{{ .SecretID }}' | tr -d '\n' | put "$1"
 	[ -s "$1" ] || die "nomad acl token create $2: no SecretID"
 }
-mint "$S/deployer-nomad.token" "stackctl deployer" deployer
-mint "$S/nomad/drain.token" "node drain (compose down)" node-drain
+acls() {
+	together "policy deployer /policies/nomad/deployer.hcl" "policy autoscaler /policies/nomad/autoscaler.hcl" \
+		"policy node-drain /etc/stackctl/node-drain.hcl" || die "policies not written"
+	together "mint $S/deployer-nomad.token 'stackctl deployer' deployer" \
+		"mint $S/nomad/drain.token 'node drain (compose down)' node-drain" \
+		"mint $S/autoscaler/nomad.token nomad-autoscaler autoscaler" || die "tokens not minted"
+}
+# The client node registers a moment after the server's election.
+together eligible acls || exit 1
 
 # The autoscaler reads its token from its configuration only.
-mint "$S/autoscaler/nomad.token" nomad-autoscaler autoscaler
 {
 	echo "nomad {"
 	hcl_token "$S/autoscaler/nomad.token"

@@ -253,10 +253,10 @@ func TestComposeInitScriptsUseTheDevStackFiles(t *testing.T) {
 	}
 	for _, names := range [][]string{{"consul-agent", "nomad-agent", "deployer"}} {
 		b, _ := os.ReadFile(filepath.Join(dir, "consul-init.sh"))
-		if !strings.Contains(string(b), "for name in "+strings.Join(names, " ")+"; do") {
-			t.Errorf("consul-init.sh does not write the policies %v", names)
-		}
 		for _, n := range names {
+			if !strings.Contains(string(b), `"policy `+n+`"`) {
+				t.Errorf("consul-init.sh does not write the policy %s", n)
+			}
 			if _, err := os.Stat(filepath.Join("..", "..", "policies", "consul", n+".hcl")); err != nil {
 				t.Error(err)
 			}
