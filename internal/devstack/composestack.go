@@ -124,13 +124,7 @@ func ComposeUp(ctx context.Context, o ComposeOptions) error {
 	step := func(what string, since time.Time) {
 		fmt.Fprintf(out, "==> %s (%.1fs)\n", what, time.Since(since).Seconds())
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("stackctl dev compose up prepares the host (shared mounts, Nomad's bridge, firewall rules): run it as root")
-	}
-	if err := privateDir(o.Dir); err != nil {
-		return err
-	}
-	unlock, err := lockFile(filepath.Join(o.Dir, ".lock"))
+	unlock, err := o.lock("up prepares")
 	if err != nil {
 		return err
 	}
@@ -202,6 +196,18 @@ func ComposeUp(ctx context.Context, o ComposeOptions) error {
 	fmt.Fprintf(out, "==> compose stack ready in %s; credentials in %s\n",
 		time.Since(start).Round(100*time.Millisecond), filepath.Join(o.Dir, secretsDirName))
 	return nil
+}
+
+// lock checks that it may change the host (root) and takes the compose
+// dir's lock, so that two `up`/`down` never interleave.
+func (o ComposeOptions) lock(verb string) (func(), error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("stackctl dev compose %s the host preparation (shared mounts, Nomad's bridge, firewall rules): run it as root", verb)
+	}
+	if err := privateDir(o.Dir); err != nil {
+		return nil, err
+	}
+	return lockFile(filepath.Join(o.Dir, ".lock"))
 }
 
 // prepareHost makes the credential directories (owner only) and Nomad's
@@ -518,13 +524,7 @@ func ComposeExports(o ComposeOptions, admin bool) ([][2]string, error) {
 // credentials, and the Docker engine if `up` started it.
 func ComposeDown(ctx context.Context, o ComposeOptions) error {
 	out := o.out()
-	if os.Geteuid() != 0 {
-		return errors.New("stackctl dev compose down undoes the host preparation (mounts, bridge, firewall rules): run it as root")
-	}
-	if err := privateDir(o.Dir); err != nil {
-		return err
-	}
-	unlock, err := lockFile(filepath.Join(o.Dir, ".lock"))
+	unlock, err := o.lock("down undoes")
 	if err != nil {
 		return err
 	}
