@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install install-agents bench-zero-downtime dev-up dev-down images integration compose-test bench-devup bench-compose bench-deploy
+.PHONY: install install-agents bench-zero-downtime dev-up dev-down compose-up compose-down images integration compose-test bench-devup bench-compose bench-deploy
 
 install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images
 	$(STACKCTL_RUN) dev install
@@ -16,19 +16,25 @@ dev-up: ## Start the local Nomad/Consul/Vault/Traefik/autoscaler stack
 dev-down: ## Stop the local stack and remove its containers
 	$(STACKCTL_RUN) dev down
 
+compose-up: ## The same stack with Docker Compose: prepare the host, docker-compose.dev.yml up, wait until ready (root)
+	$(STACKCTL_RUN) dev compose up
+
+compose-down: ## Stop the Compose stack and undo the host preparation
+	$(STACKCTL_RUN) dev compose down
+
 images: ## Build the local pause and demo images (needs dockerd)
 	$(STACKCTL_RUN) dev install --images-only
 
 integration: ## Run the integration suite against the real agents (starts the stack if needed)
 	go test -tags integration -count=1 -timeout 30m ./integration/...
 
-compose-test: ## docker-compose.dev.yml for real: up, deploy the example, routes, down (dev stack must be down)
+compose-test: ## The README's Compose commands for real: up, deploy, routes, isolation, no token leaked, down restores the host (dev stack must be down)
 	go test -tags compose -count=1 -timeout 25m -v -run TestComposeStack ./integration/compose/
 
 bench-devup: ## Measure `dev up` to fully ready (binaries already built)
 	bash bench/devup.sh
 
-bench-compose: ## Measure `docker compose up --wait` with the local images (dev stack stopped)
+bench-compose: ## Measure `stackctl dev compose up` to ready, each run followed by down (dev stack stopped)
 	bash bench/compose-up.sh
 
 bench-deploy: ## `stackctl deploy` vs `nomad job run` (+ until in the mesh) of one service (stack up, secrets set: scripts/up.sh)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -33,6 +32,7 @@ State, logs and PIDs live in $STACKCTL_DEV_DIR (default
 			devStatusCommand(),
 			devEnvCommand(),
 			devLogsCommand(),
+			devComposeCommand(),
 		},
 	}
 }
@@ -218,22 +218,7 @@ func devStatusCommand() *ucli.Command {
 // printStatus prints the health table and fails naming the unhealthy
 // components.
 func printStatus(ctx context.Context, w io.Writer, st *devstack.State) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tHEALTH\tADDRESS\tDETAIL")
-	var down []string
-	for _, h := range devstack.Status(ctx, st) {
-		health := "healthy"
-		if !h.OK {
-			health = "DOWN"
-			down = append(down, h.Component)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Component, health, h.Address, h.Detail)
-	}
-	tw.Flush()
-	if len(down) > 0 {
-		return fmt.Errorf("unhealthy: %s", strings.Join(down, ", "))
-	}
-	return nil
+	return printHealth(w, devstack.Status(ctx, st))
 }
 
 func devEnvCommand() *ucli.Command {
