@@ -26,6 +26,17 @@ func testStackWiring(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the bridge's hardware address is set, not taken from a port", func(t *testing.T) {
+		// Taken from a port, it changes when that allocation stops and the
+		// others lose their gateway for seconds (isolation.go, ensureBridge).
+		b, err := os.ReadFile("/sys/class/net/nomad/addr_assign_type")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != "3" { // NET_ADDR_SET
+			t.Errorf("addr_assign_type of the nomad bridge is %s, want 3 (set explicitly)", got)
+		}
+	})
 	t.Run("mesh default deny", func(t *testing.T) {
 		e, _, err := stack.Consul.ConfigEntries().Get(consul.ServiceIntentions, "*", nil)
 		if err != nil {

@@ -18,6 +18,10 @@ nf=/proc/sys/net/bridge/bridge-nf-call-iptables
 echo 1 >"$nf"
 
 ip link show "$bridge" >/dev/null 2>&1 || ip link add name "$bridge" type bridge
+# A fixed hardware address: left unset, the bridge takes its lowest port's,
+# which changes when that allocation stops and cuts the others off from
+# their gateway until ARP probes again (isolation.go, ensureBridge).
+ip link set dev "$bridge" address 0a:58:ac:1a:40:01
 ip addr replace "$gateway" dev "$bridge"
 ip link set "$bridge" up
 

@@ -99,7 +99,7 @@ func TestComposeHostInitMatchesIsolation(t *testing.T) {
 		t.Errorf("host-init.sh jumps from %q, isolation.go from %q", m, isolationJumps)
 	}
 	prefix := strings.SplitN(bridgeSubnet, "/", 2)[1]
-	for _, line := range []string{"bridge=" + bridgeName, "gateway=" + bridgeGateway + "/" + prefix, "chain=" + isolationChain} {
+	for _, line := range []string{"bridge=" + bridgeName, "gateway=" + bridgeGateway + "/" + prefix, "chain=" + isolationChain, `ip link set dev "$bridge" address ` + bridgeMAC} {
 		if !strings.Contains(s, "\n"+line+"\n") {
 			t.Errorf("host-init.sh lacks %q", line)
 		}

@@ -61,12 +61,30 @@ func ensureBridge(ctx context.Context) (created bool, err error) {
 		}
 		created = true
 	}
+	// A bridge whose address nobody set takes the lowest address of its
+	// ports, so it changes when the allocation holding that port stops.
+	// Every other allocation then sends its replies to a gateway address
+	// that no longer exists until its ARP entry is probed again (about 5 s:
+	// the kernel's delay_first_probe_time): each rollout or scale-in would
+	// cut every service on the node off for seconds. A fixed address does
+	// not move.
+	if err := ipCmd(ctx, "link", "set", "dev", bridgeName, "address", bridgeMAC); err != nil {
+		return created, err
+	}
 	prefix := strings.SplitN(bridgeSubnet, "/", 2)[1]
 	if err := ipCmd(ctx, "addr", "replace", bridgeGateway+"/"+prefix, "dev", bridgeName); err != nil {
 		return created, err
 	}
 	return created, ipCmd(ctx, "link", "set", bridgeName, "up")
 }
+
+// bridgeMAC is the bridge's fixed hardware address: locally administered
+// (0a:58, as CNI's bridge plugin derives one) followed by the gateway's
+// IPv4 address, so it is the same on every run and every node.
+var bridgeMAC = func() string {
+	ip := net.ParseIP(bridgeGateway).To4()
+	return fmt.Sprintf("0a:58:%02x:%02x:%02x:%02x", ip[0], ip[1], ip[2], ip[3])
+}()
 
 func ipCmd(ctx context.Context, args ...string) error {
 	if b, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
