@@ -1,8 +1,6 @@
 package kube
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/stackctl/stackctl/internal/spec"
 )
 
@@ -15,9 +13,9 @@ import (
 // ExternalSecretObject is ESO's ExternalSecret: which Vault keys to copy
 // into which Secret.
 type ExternalSecretObject struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              ExternalSecretSpec `json:"spec"`
+	TypeMeta
+	ObjectMeta `json:"metadata"`
+	Spec       ExternalSecretSpec `json:"spec"`
 }
 
 type ExternalSecretSpec struct {
@@ -50,9 +48,9 @@ type RemoteRef struct {
 // SecretStoreObject is ESO's namespaced SecretStore: how to reach Vault
 // and as whom.
 type SecretStoreObject struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              SecretStoreSpec `json:"spec"`
+	TypeMeta
+	ObjectMeta `json:"metadata"`
+	Spec       SecretStoreSpec `json:"spec"`
 }
 
 type SecretStoreSpec struct {
@@ -87,9 +85,9 @@ type ServiceAccountRef struct {
 // MiddlewareObject is Traefik's Middleware, used for strip_prefix (the
 // Ingress API has no path rewrite of its own).
 type MiddlewareObject struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              MiddlewareSpec `json:"spec"`
+	TypeMeta
+	ObjectMeta `json:"metadata"`
+	Spec       MiddlewareSpec `json:"spec"`
 }
 
 type MiddlewareSpec struct {
@@ -113,7 +111,7 @@ func secretStoreName(s *spec.Service) string { return s.Name + "-vault" }
 // one identity able to read every service's secrets.
 func SecretStore(set spec.Settings, s *spec.Service) *SecretStoreObject {
 	return &SecretStoreObject{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "external-secrets.io/v1", Kind: "SecretStore"},
+		TypeMeta:   TypeMeta{APIVersion: "external-secrets.io/v1", Kind: "SecretStore"},
 		ObjectMeta: meta(set, secretStoreName(s), s.Name),
 		Spec: SecretStoreSpec{Provider: SecretStoreProvider{Vault: &VaultProvider{
 			Server:  VaultAddr,
@@ -132,7 +130,7 @@ func SecretStore(set spec.Settings, s *spec.Service) *SecretStoreObject {
 // template, into a Secret keyed by the environment variable names.
 func ExternalSecret(set spec.Settings, s *spec.Service) *ExternalSecretObject {
 	es := &ExternalSecretObject{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "external-secrets.io/v1", Kind: "ExternalSecret"},
+		TypeMeta:   TypeMeta{APIVersion: "external-secrets.io/v1", Kind: "ExternalSecret"},
 		ObjectMeta: meta(set, s.Name, s.Name),
 		Spec: ExternalSecretSpec{
 			RefreshInterval: SecretRefresh,
@@ -153,7 +151,7 @@ func ExternalSecret(set spec.Settings, s *spec.Service) *ExternalSecretObject {
 // refers to.
 func StripPrefix(set spec.Settings, s *spec.Service, e *spec.Expose) *MiddlewareObject {
 	return &MiddlewareObject{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "traefik.io/v1alpha1", Kind: "Middleware"},
+		TypeMeta:   TypeMeta{APIVersion: "traefik.io/v1alpha1", Kind: "Middleware"},
 		ObjectMeta: meta(set, stripName(e), s.Name),
 		Spec:       MiddlewareSpec{StripPrefix: &StripPrefixSpec{Prefixes: []string{e.PathPrefix}}},
 	}

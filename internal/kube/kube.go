@@ -14,9 +14,10 @@
 //	                            call it), Traefik Middleware (strip prefix)
 //	                            and one Ingress per exposure
 //
-// Core objects are the official k8s.io/api types; the three custom
-// resources (ExternalSecret, SecretStore, Traefik's Middleware) are small
-// local structs carrying only the fields stackctl sets (crd.go).
+// Every object, core or custom (ExternalSecret, SecretStore, Traefik's
+// Middleware, crd.go), is a small local struct carrying only the fields
+// stackctl sets, with the JSON names of the official types (objects.go);
+// the tests decode each manifest strictly into the k8s.io/api types.
 package kube
 
 import (

@@ -7,14 +7,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
-
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/spec"
 )
@@ -29,8 +21,8 @@ import (
 // conservative rounding toward "enough CPU".
 const MillicoresPerMHz = 1
 
-func meta(set spec.Settings, name, service string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
+func meta(set spec.Settings, name, service string) ObjectMeta {
+	return ObjectMeta{
 		Name:      name,
 		Namespace: Namespace(set),
 		Labels:    labels(set, service),
@@ -55,9 +47,9 @@ func selector(service string) map[string]string {
 // ServiceAccount is the service's identity: ESO logs into Vault with it
 // (the counterpart of the Nomad task's Vault token or workload identity).
 // The app itself never talks to the API server, so no token is mounted.
-func ServiceAccount(set spec.Settings, s *spec.Service) *corev1.ServiceAccount {
-	return &corev1.ServiceAccount{
-		TypeMeta:                     metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+func ServiceAccount(set spec.Settings, s *spec.Service) *ServiceAccountObject {
+	return &ServiceAccountObject{
+		TypeMeta:                     TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 		ObjectMeta:                   meta(set, s.Name, s.Name),
 		AutomountServiceAccountToken: ptr(false),
 	}
@@ -67,30 +59,30 @@ func ServiceAccount(set spec.Settings, s *spec.Service) *corev1.ServiceAccount {
 // the count: a value in the manifest would reset the autoscaler's choice on
 // every apply (the Nomad side deploys with PreserveCounts for the same
 // reason); the Deployment starts at 1 and the HPA raises it to min at once.
-func Deployment(st *spec.Stack, s *spec.Service) *appsv1.Deployment {
+func Deployment(st *spec.Stack, s *spec.Service) *DeploymentObject {
 	set := st.Settings
 	u := s.Update
-	d := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+	d := &DeploymentObject{
+		TypeMeta:   TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: meta(set, s.Name, s.Name),
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: selector(s.Name)},
+		Spec: DeploymentSpec{
+			Selector: &LabelSelector{MatchLabels: selector(s.Name)},
 			// Nomad's update block: max_parallel allocations replaced at a
 			// time, canaries started on top. Kubernetes has no canary
 			// promotion or auto-revert of its own (see docs/comparison.md);
 			// the nearest to a canary that serves before an old instance
 			// stops is a surge with nothing unavailable.
-			Strategy: appsv1.DeploymentStrategy{
-				Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxUnavailable: ptr(intstr.FromInt32(int32(maxUnavailable(u)))),
-					MaxSurge:       ptr(intstr.FromInt32(int32(u.Canary))),
+			Strategy: DeploymentStrategy{
+				Type: "RollingUpdate",
+				RollingUpdate: &RollingUpdateDeployment{
+					MaxUnavailable: ptr(int32(maxUnavailable(u))),
+					MaxSurge:       ptr(int32(u.Canary)),
 				},
 			},
 			MinReadySeconds:         seconds(u.MinHealthyTime),
 			ProgressDeadlineSeconds: ptr(seconds(u.ProgressDeadline)),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels(set, s.Name)},
+			Template: PodTemplateSpec{
+				ObjectMeta: ObjectMeta{Labels: labels(set, s.Name)},
 				Spec:       podSpec(st, s),
 			},
 		},
@@ -101,9 +93,9 @@ func Deployment(st *spec.Stack, s *spec.Service) *appsv1.Deployment {
 	return d
 }
 
-func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
+func podSpec(st *spec.Stack, s *spec.Service) PodSpec {
 	set := st.Settings
-	c := corev1.Container{
+	c := Container{
 		Name:  s.Name,
 		Image: compile.Image(set, s.Image),
 		// Nomad's Docker driver turns command + args into the image's CMD
@@ -113,10 +105,10 @@ func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
 		Resources: resources(s.Resources),
 	}
 	for _, p := range s.Ports {
-		c.Ports = append(c.Ports, corev1.ContainerPort{
+		c.Ports = append(c.Ports, ContainerPort{
 			Name:          portName(p.Name),
 			ContainerPort: int32(p.Container),
-			Protocol:      corev1.ProtocolTCP,
+			Protocol:      "TCP",
 		})
 	}
 	if s.Health != nil {
@@ -127,17 +119,17 @@ func podSpec(st *spec.Stack, s *spec.Service) corev1.PodSpec {
 	// ingress controller and kube-proxy learn it later, so the kubelet
 	// waits before it sends SIGTERM (a sleep action: the image may have
 	// no shell), then allows in-flight requests StopTimeout.
-	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
-		Sleep: &corev1.SleepAction{Seconds: int64(seconds(compile.DrainDelay))},
+	c.Lifecycle = &Lifecycle{PreStop: &LifecycleHandler{
+		Sleep: &SleepAction{Seconds: int64(seconds(compile.DrainDelay))},
 	}}
-	return corev1.PodSpec{
+	return PodSpec{
 		TerminationGracePeriodSeconds: ptr(int64(seconds(compile.DrainDelay + compile.StopTimeout))),
 		ServiceAccountName:            s.Name,
 		AutomountServiceAccountToken:  ptr(false),
 		// Upstreams come as explicit env vars; the legacy docker-link
 		// variables of every Service in the namespace would only add noise.
 		EnableServiceLinks: ptr(false),
-		Containers:         []corev1.Container{c},
+		Containers:         []Container{c},
 	}
 }
 
@@ -160,19 +152,19 @@ func containerArgs(s *spec.Service) []string {
 // addresses (the upstream's Service DNS name instead of the sidecar's
 // 127.0.0.1 listener) and secrets, the latter as references into the Secret
 // ESO keeps in sync, so no value is in the manifest. Sorted by name.
-func env(st *spec.Stack, s *spec.Service) []corev1.EnvVar {
-	var out []corev1.EnvVar
+func env(st *spec.Stack, s *spec.Service) []EnvVar {
+	var out []EnvVar
 	for _, e := range s.Env {
-		out = append(out, corev1.EnvVar{Name: e.Name, Value: e.Value})
+		out = append(out, EnvVar{Name: e.Name, Value: e.Value})
 	}
 	for _, u := range s.Upstreams {
-		out = append(out, corev1.EnvVar{Name: u.Env, Value: UpstreamAddr(st, u)})
+		out = append(out, EnvVar{Name: u.Env, Value: UpstreamAddr(st, u)})
 	}
 	for _, sec := range s.Secrets {
-		out = append(out, corev1.EnvVar{Name: sec.Env, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: SecretName(s)},
-				Key:                  sec.Env,
+		out = append(out, EnvVar{Name: sec.Env, ValueFrom: &EnvVarSource{
+			SecretKeyRef: &SecretKeySelector{
+				Name: SecretName(s),
+				Key:  sec.Env,
 			},
 		}})
 	}
@@ -197,26 +189,24 @@ func UpstreamAddr(st *spec.Stack, u *spec.Upstream) string {
 // the CPU becomes a request only, with no limit that would throttle where
 // Nomad would not, and memory a request plus a limit at memory_max or
 // memory.
-func resources(r spec.Resources) corev1.ResourceRequirements {
+func resources(r spec.Resources) ResourceRequirements {
 	memLimit := r.Memory
 	if r.MemoryMax > 0 {
 		memLimit = r.MemoryMax
 	}
-	return corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{
-			corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(r.CPU*MillicoresPerMHz), resource.DecimalSI),
-			corev1.ResourceMemory: mebibytes(r.Memory),
+	return ResourceRequirements{
+		Requests: map[string]string{
+			"cpu":    milliCPU(int64(r.CPU * MillicoresPerMHz)),
+			"memory": mebibytes(r.Memory),
 		},
-		Limits: corev1.ResourceList{
-			corev1.ResourceMemory: mebibytes(memLimit),
+		Limits: map[string]string{
+			"memory": mebibytes(memLimit),
 		},
 	}
 }
 
 // mebibytes: Nomad's "MB" are MiB.
-func mebibytes(n int) resource.Quantity {
-	return resource.MustParse(fmt.Sprintf("%dMi", n))
-}
+func mebibytes(n int) string { return binaryQuantity(int64(n)) }
 
 // probes turn the Consul check into a readiness probe with the same
 // cadence (a failing Consul check takes the instance out of the catalog at
@@ -225,35 +215,37 @@ func mebibytes(n int) resource.Quantity {
 // failures in a row. The liveness probe has no Nomad counterpart in the
 // generated job (it sets no check_restart): it is Kubernetes' usual
 // practice, named as a difference in docs/comparison.md.
-func probes(s *spec.Service) (readiness, liveness *corev1.Probe) {
+func probes(s *spec.Service) (readiness, liveness *Probe) {
 	h := s.Health
-	port := intstr.FromInt32(int32(s.Port(h.Port).Container))
-	handler := corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: port}}
+	port := int32(s.Port(h.Port).Container)
+	probe := Probe{TCPSocket: &TCPSocketAction{Port: port}}
 	if h.Type == "http" {
-		handler = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: h.Path, Port: port, Scheme: corev1.URISchemeHTTP}}
+		probe = Probe{HTTPGet: &HTTPGetAction{Path: h.Path, Port: port, Scheme: "HTTP"}}
 	}
-	period, timeout := atLeastOne(seconds(h.Interval)), atLeastOne(seconds(h.Timeout))
-	readiness = &corev1.Probe{ProbeHandler: handler, PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: 1, SuccessThreshold: 1}
-	liveness = &corev1.Probe{ProbeHandler: handler, PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: 3, SuccessThreshold: 1}
+	probe.PeriodSeconds, probe.TimeoutSeconds = atLeastOne(seconds(h.Interval)), atLeastOne(seconds(h.Timeout))
+	probe.SuccessThreshold = 1
+	r, l := probe, probe
+	r.FailureThreshold, l.FailureThreshold = 1, 3
+	readiness, liveness = &r, &l
 	return readiness, liveness
 }
 
 // Service publishes the mesh port under its own number, so an upstream's
 // address differs from Nomad's only in the host part. Other ports stay
 // pod-local as they do in the Nomad allocation (no host port mapped).
-func Service(set spec.Settings, s *spec.Service) *corev1.Service {
+func Service(set spec.Settings, s *spec.Service) *ServiceObject {
 	mesh := s.MeshPort()
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+	return &ServiceObject{
+		TypeMeta:   TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: meta(set, s.Name, s.Name),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
+		Spec: ServiceSpec{
+			Type:     "ClusterIP",
 			Selector: selector(s.Name),
-			Ports: []corev1.ServicePort{{
+			Ports: []ServicePort{{
 				Name:       portName(mesh.Name),
 				Port:       int32(mesh.Container),
-				TargetPort: intstr.FromInt32(int32(mesh.Container)),
-				Protocol:   corev1.ProtocolTCP,
+				TargetPort: int32(mesh.Container),
+				Protocol:   "TCP",
 			}},
 		},
 	}
@@ -265,17 +257,17 @@ func Service(set spec.Settings, s *spec.Service) *corev1.Service {
 // The cooldown becomes the scale-down stabilization window; the evaluation
 // interval has no per-object field (it is the controller-manager's
 // --horizontal-pod-autoscaler-sync-period, 15 s by default).
-func HPA(set spec.Settings, s *spec.Service) *autoscalingv2.HorizontalPodAutoscaler {
+func HPA(set spec.Settings, s *spec.Service) *HPAObject {
 	a := s.Autoscale
-	h := &autoscalingv2.HorizontalPodAutoscaler{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+	h := &HPAObject{
+		TypeMeta:   TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: meta(set, s.Name, s.Name),
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: s.Name},
+		Spec: HPASpec{
+			ScaleTargetRef: CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: s.Name},
 			MinReplicas:    ptr(int32(a.Min)),
 			MaxReplicas:    int32(a.Max),
-			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-				ScaleDown: &autoscalingv2.HPAScalingRules{
+			Behavior: &HPABehavior{
+				ScaleDown: &HPAScalingRules{
 					// The API caps the window at one hour.
 					StabilizationWindowSeconds: ptr(min(seconds(a.Cooldown), 3600)),
 				},
@@ -283,17 +275,17 @@ func HPA(set spec.Settings, s *spec.Service) *autoscalingv2.HorizontalPodAutosca
 		},
 	}
 	for _, m := range []struct {
-		name    corev1.ResourceName
+		name    string
 		percent int
-	}{{corev1.ResourceCPU, a.CPUPercent}, {corev1.ResourceMemory, a.MemoryPercent}} {
+	}{{"cpu", a.CPUPercent}, {"memory", a.MemoryPercent}} {
 		if m.percent == 0 {
 			continue
 		}
-		h.Spec.Metrics = append(h.Spec.Metrics, autoscalingv2.MetricSpec{
-			Type: autoscalingv2.ResourceMetricSourceType,
-			Resource: &autoscalingv2.ResourceMetricSource{
+		h.Spec.Metrics = append(h.Spec.Metrics, MetricSpec{
+			Type: "Resource",
+			Resource: &ResourceMetricSource{
 				Name:   m.name,
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(m.percent))},
+				Target: MetricTarget{Type: "Utilization", AverageUtilization: ptr(int32(m.percent))},
 			},
 		})
 	}
@@ -306,7 +298,7 @@ func HPA(set spec.Settings, s *spec.Service) *autoscalingv2.HorizontalPodAutosca
 // referred to by number, which is what the probes and Service do anyway.
 func portName(name string) string {
 	n := strings.ReplaceAll(name, "_", "-")
-	if len(validation.IsValidPortName(n)) > 0 {
+	if !validPortName(n) {
 		return ""
 	}
 	return n

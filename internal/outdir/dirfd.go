@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -17,7 +18,7 @@ import (
 // keeps a symlink planted in the directory from redirecting a read or a
 // write (a rename replaces the link itself).
 type dirHandle struct {
-	f  *os.File
+	f  *os.File // nil when fd was opened with openat (openChild)
 	fd int
 }
 
@@ -40,7 +41,37 @@ func openRootDir(root *os.Root, name string) (*dirHandle, error) {
 	return &dirHandle{f: f, fd: int(f.Fd())}, nil
 }
 
-func (d *dirHandle) close() { d.f.Close() }
+// openChild opens the directory name directly inside d, creating it when
+// it does not exist, with one openat: the common case of a service's
+// directory below the output root. name must be a single component, and
+// O_NOFOLLOW refuses a symlink, so it cannot lead out of d. It returns
+// ok false when that is not how name can be opened (a longer path, a
+// symlink to a directory): the caller then goes through the Root, which
+// costs an openat per component and an os.File.
+func (d *dirHandle) openChild(name string) (h *dirHandle, ok bool) {
+	if name == "." || name == ".." || strings.ContainsRune(name, '/') {
+		return nil, false
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(d.fd, name, flags, 0)
+	if err == unix.ENOENT {
+		if err = unix.Mkdirat(d.fd, name, 0o755); err == nil || err == unix.EEXIST {
+			fd, err = unix.Openat(d.fd, name, flags, 0)
+		}
+	}
+	if err != nil {
+		return nil, false
+	}
+	return &dirHandle{fd: fd}, true
+}
+
+func (d *dirHandle) close() {
+	if d.f != nil {
+		d.f.Close()
+		return
+	}
+	unix.Close(d.fd)
+}
 
 // holds reports whether name is a regular file holding exactly want. A
 // FIFO or device is opened without blocking and never read.

@@ -153,20 +153,29 @@ func writeChanged(root *os.Root, dir string, files []artifact.File) ([]bool, err
 		byDir[d] = append(byDir[d], i)
 	}
 	changed := make([]bool, len(files))
+	top, err := openRootDir(root, ".")
+	if err != nil {
+		return changed, err
+	}
+	defer top.close()
 	var g errgroup.Group
 	// File I/O waits on the kernel more than on the CPU: more workers
 	// than cores keep both busy.
 	g.SetLimit(2 * runtime.GOMAXPROCS(0))
 	for _, d := range dirs {
 		g.Go(func() error {
-			h, err := openRootDir(root, d)
-			if errors.Is(err, fs.ErrNotExist) {
-				if err = root.MkdirAll(d, 0o755); err == nil {
-					h, err = openRootDir(root, d)
+			h, ok := top.openChild(d)
+			if !ok {
+				var err error
+				h, err = openRootDir(root, d)
+				if errors.Is(err, fs.ErrNotExist) {
+					if err = root.MkdirAll(d, 0o755); err == nil {
+						h, err = openRootDir(root, d)
+					}
 				}
-			}
-			if err != nil {
-				return fmt.Errorf("write %s: %w", filepath.Join(dir, d), err)
+				if err != nil {
+					return fmt.Errorf("write %s: %w", filepath.Join(dir, d), err)
+				}
 			}
 			defer h.close()
 			for _, i := range byDir[d] {

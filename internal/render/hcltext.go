@@ -97,10 +97,30 @@ func printedWidth(s string) int {
 // attrName is how a key is written on the left of "=": bare when it is an
 // identifier, quoted otherwise.
 func attrName(key string) string {
-	if hclsyntax.ValidIdentifier(key) {
+	if isASCIIIdent(key) || (!isASCII(key) && hclsyntax.ValidIdentifier(key)) {
 		return key
 	}
 	return string(appendQuoted(nil, key))
+}
+
+// isASCIIIdent is hclsyntax.ValidIdentifier for ASCII keys, the usual
+// case (env names, meta keys): (letter | '_') (letter | digit | '_' |
+// '-')*. ValidIdentifier runs the whole HCL scanner on the key, which was
+// 5% of `render -o`.
+func isASCIIIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (t *hclText) str(name, v string) {

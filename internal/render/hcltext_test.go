@@ -200,3 +200,34 @@ func FuzzHCLText(f *testing.F) {
 		}
 	})
 }
+
+// TestASCIIIdentMatchesHCL checks the fast identifier test against the HCL
+// scanner on every ASCII string of up to two bytes and on common keys.
+func TestASCIIIdentMatchesHCL(t *testing.T) {
+	var keys []string
+	for a := 0; a < 128; a++ {
+		keys = append(keys, string(rune(a)))
+		for b := 0; b < 128; b++ {
+			keys = append(keys, string([]rune{rune(a), rune(b)}))
+		}
+	}
+	keys = append(keys, "", "SERVICE_NAME", "log-level", "_x9", "9x", "a.b", "true", "null", "for", "a b", "x\n")
+	for _, k := range keys {
+		if got, want := isASCIIIdent(k), hclsyntax.ValidIdentifier(k); got != want {
+			t.Errorf("isASCIIIdent(%q) = %v, hclsyntax.ValidIdentifier says %v", k, got, want)
+		}
+	}
+}
+
+func FuzzASCIIIdent(f *testing.F) {
+	f.Add("SERVICE_NAME")
+	f.Add("a-b_c")
+	f.Fuzz(func(t *testing.T, k string) {
+		if !isASCII(k) {
+			return
+		}
+		if got, want := isASCIIIdent(k), hclsyntax.ValidIdentifier(k); got != want {
+			t.Errorf("isASCIIIdent(%q) = %v, hclsyntax.ValidIdentifier says %v", k, got, want)
+		}
+	})
+}
