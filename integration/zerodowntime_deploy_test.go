@@ -277,7 +277,7 @@ func (z *zeroDowntime) rotatesUnderLoad(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		r, err := loadgen.Run(ctx, loadgen.Options{URL: stack.State.PublicURL() + "/", Host: "zd.localhost",
-			Rate: 50, Clients: 8, Duration: 10 * time.Minute, Timeout: 5 * time.Second})
+			Rate: zdRate, Clients: zdClients, Duration: 10 * time.Minute, Timeout: 5 * time.Second})
 		done <- result{r, err}
 	}()
 	time.Sleep(5 * time.Second) // load before the roll
