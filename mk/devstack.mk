@@ -5,8 +5,9 @@ STACKCTL_RUN ?= go run ./cmd/stackctl
 
 .PHONY: install install-agents bench-zero-downtime dev-up dev-down compose-up compose-down images integration compose-test bench-devup bench-compose bench-deploy
 
-install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images
+install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images, etcd + kube-apiserver for the Kubernetes check
 	$(STACKCTL_RUN) dev install
+	bash scripts/build-kube.sh etcd kube-apiserver
 
 install-agents: install
 
@@ -25,8 +26,11 @@ compose-down: ## Stop the Compose stack and undo the host preparation
 images: ## Build the local pause and demo images (needs dockerd)
 	$(STACKCTL_RUN) dev install --images-only
 
+# -p 1: the Kubernetes check (integration/kube) starts etcd and
+# kube-apiserver; beside the suite's zero-downtime phases it would only add
+# load to the machine they measure.
 integration: ## Run the integration suite against the real agents (starts the stack if needed)
-	go test -tags integration -count=1 -timeout 30m ./integration/...
+	go test -tags integration -count=1 -p 1 -timeout 40m ./integration/...
 
 compose-test: ## The README's Compose commands for real: up, deploy, routes, isolation, no token leaked, down restores the host (a running dev stack is stopped and brought back)
 	bash scripts/compose-test.sh
