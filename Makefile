@@ -54,7 +54,7 @@ golden: ## Regenerate golden files after an intended output change (review the d
 	$(GO) test ./internal/kube -update
 	$(GO) test ./internal/composeimport ./internal/graph -update
 
-check: lint install test fuzz integration compose-test ## The README's test command and CI's: lint, install what is missing, unit tests, fuzz, integration, compose
+check: lint install test fuzz stack-tests ## The README's test command and CI's: lint, install what is missing, unit tests, fuzz, then integration and compose on a fresh stack
 
 ci: check ## What .ci/run does (the same as check)
 

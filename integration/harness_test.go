@@ -387,6 +387,33 @@ func (s *Stack) admin(t *testing.T) devstack.Credentials {
 }
 
 // purgeJob stops and purges a job when the test ends.
+// stopExisting stops a job of that name left by someone else (a reused
+// stack where scripts/up.sh deployed jobs/) and waits until none of its
+// allocations runs, so that what the test registers next starts fresh
+// instances: re-registering an identical job would keep the old ones, with
+// secrets read before the test wrote its own.
+func (s *Stack) stopExisting(t *testing.T, id string) {
+	t.Helper()
+	if _, _, err := s.Nomad.Jobs().Info(id, nil); err != nil {
+		return // none
+	}
+	if _, _, err := s.Nomad.Jobs().Deregister(id, true, nil); err != nil {
+		t.Fatalf("stop the existing job %s: %v", id, err)
+	}
+	eventually(t, 2*time.Minute, "the existing job "+id+" stopped", func() error {
+		allocs, _, err := s.Nomad.Jobs().Allocations(id, true, nil)
+		if err != nil {
+			return err
+		}
+		for _, a := range allocs {
+			if a.ClientStatus == "running" || a.ClientStatus == "pending" {
+				return fmt.Errorf("allocation %s is %s", a.ID[:8], a.ClientStatus)
+			}
+		}
+		return nil
+	})
+}
+
 func (s *Stack) purgeJob(t *testing.T, id string) {
 	t.Cleanup(func() {
 		if _, _, err := s.Nomad.Jobs().Deregister(id, true, nil); err != nil {

@@ -175,6 +175,9 @@ func testExampleSystem(t *testing.T) {
 		t.Cleanup(func() { _, _ = stack.Consul.ConfigEntries().Delete(consul.ServiceIntentions, svc, nil) })
 	}
 	for _, svc := range svcs {
+		stack.stopExisting(t, svc)
+	}
+	for _, svc := range svcs {
 		id := stack.registerPayload(t, filepath.Join(dir, svc, "job.json"))
 		stack.purgeJob(t, id)
 	}

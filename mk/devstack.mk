@@ -3,7 +3,7 @@
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
 
-.PHONY: install install-agents bench-zero-downtime dev-up dev-down compose-up compose-down images integration compose-test bench-devup bench-compose bench-deploy
+.PHONY: install install-agents stack-tests compose-test-run bench-zero-downtime dev-up dev-down compose-up compose-down images integration compose-test bench-devup bench-compose bench-deploy
 
 install: ## Install what is missing (idempotent, seconds when done): Docker + CNI (apt), the pinned agents, Compose v2, local images, etcd + kube-apiserver for the Kubernetes check
 	$(STACKCTL_RUN) dev install
@@ -33,7 +33,13 @@ integration: ## Run the integration suite against the real agents (starts the st
 	go test -tags integration -count=1 -p 1 -timeout 40m ./integration/...
 
 compose-test: ## The README's Compose commands for real: up, deploy, routes, isolation, no token leaked, down restores the host (a running dev stack is stopped and brought back)
-	bash scripts/compose-test.sh
+	bash scripts/fresh-stack.sh $(MAKE) --no-print-directory compose-test-run
+
+compose-test-run:
+	go test -tags compose -count=1 -timeout 25m -v -run TestComposeStack ./integration/compose/
+
+stack-tests: ## What make check runs against real agents: the integration suite on a stack of its own, then compose-test (a running dev stack is stopped and brought back)
+	bash scripts/fresh-stack.sh $(MAKE) --no-print-directory integration compose-test-run
 
 bench-devup: ## Measure `dev up` to fully ready (binaries already built)
 	bash bench/devup.sh
