@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/devstack"
 )
@@ -35,6 +37,27 @@ func testStackWiring(t *testing.T) {
 		}
 		if got := strings.TrimSpace(string(b)); got != "3" { // NET_ADDR_SET
 			t.Errorf("addr_assign_type of the nomad bridge is %s, want 3 (set explicitly)", got)
+		}
+	})
+	t.Run("every NAT rule of the bridge network belongs to a known allocation", func(t *testing.T) {
+		// A rule of an allocation that is gone shadows the DNAT of a later
+		// one on the same host port (devstack/cnirules.go).
+		b, err := exec.Command("iptables", "-w", "-t", "nat", "-S").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stubs, _, err := stack.Nomad.Allocations().List(&nomad.QueryOptions{Namespace: "*"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		known := map[string]bool{}
+		for _, a := range stubs {
+			known[a.ID] = true
+		}
+		for _, m := range regexp.MustCompile(`name: \\"nomad\\" id: \\"([0-9a-f-]+)\\"`).FindAllStringSubmatch(string(b), -1) {
+			if !known[m[1]] {
+				t.Errorf("a NAT rule of allocation %s, which Nomad does not know", m[1])
+			}
 		}
 	})
 	t.Run("mesh default deny", func(t *testing.T) {

@@ -113,6 +113,11 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 	} else if n > 0 {
 		fmt.Fprintf(out, "==> removed %d container(s) of the stack's allocations\n", n)
 	}
+	// The allocations' NAT rules, which Nomad leaves when it stops with
+	// allocations placed (cnirules.go).
+	if _, err := removeCNIRules(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, dir := range []string{st.nomadDataDir(), st.Dir} {
 		if err := unmountUnder(dir); err != nil {
 			errs = append(errs, err)

@@ -115,6 +115,13 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 		return st, err
 	}
 	st.Isolation = true
+	// No Nomad of the stack runs yet: every CNI rule of the bridge network
+	// is a leftover of an allocation that never got to stop (cnirules.go).
+	if n, err := removeCNIRules(ctx); err != nil {
+		return st, err
+	} else if n > 0 {
+		fmt.Fprintf(out, "==> removed %d stale NAT rule(s) of allocations of an earlier stack\n", n)
+	}
 	step(fmt.Sprintf("network: bridge %s (%s), allocations reach each other only through their sidecars", bridgeName, bridgeSubnet), t)
 
 	// Consul and Vault do not depend on each other: start both, then
