@@ -191,17 +191,22 @@ func testZeroDowntime(t *testing.T) {
 		})
 	})
 	t.Run("autoscaler scale-in", func(t *testing.T) {
-		// api's policy scales on CPU: at this load it wants 1 instance.
+		// api's policy scales on CPU: at this modest load it wants fewer
+		// than 3 instances. How many (1 or 2) depends on the CPU the
+		// machine measures; the scale-in, with no request lost, is what
+		// this scenario is about (lifecycle_scaling_test.go checks the
+		// policy's bounds).
 		if code, out := stackctl(t, "", "scale", "api", "3"); code != 0 {
 			t.Fatalf("scale api 3: exit %d\n%s", code, out)
 		}
 		underLoad(t, 8*time.Second, []target{api, mesh}, func(t *testing.T) {
 			eventually(t, 4*time.Minute, "the autoscaler scaling api in", func() error {
-				if n := groupCount(t, "api"); n != 1 {
+				if n := groupCount(t, "api"); n >= 3 {
 					return fmt.Errorf("count %d", n)
 				}
 				return nil
 			})
+			t.Logf("the autoscaler scaled api in to %d", groupCount(t, "api"))
 			settled(t, "api")
 		})
 	})
