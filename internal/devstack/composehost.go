@@ -116,12 +116,12 @@ func isStackChain(name string) bool {
 
 // listChains returns every chain of an iptables table, built-in ones too.
 func listChains(ctx context.Context, table string) ([]string, error) {
-	b, err := exec.CommandContext(ctx, "iptables", "-w", "-t", table, "-S").Output()
+	rules, err := iptablesRules(ctx, table)
 	if err != nil {
-		return nil, fmt.Errorf("iptables -t %s -S: %w", table, err)
+		return nil, err
 	}
 	var chains []string
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(rules, "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "-P" || f[0] == "-N") {
 			chains = append(chains, f[1])
 		}
