@@ -497,10 +497,3 @@ func (l *locator) schemaPath(abs, dotted string) *hcl.Range {
 	return nodeRange(s, best)
 }
 
-// shown maps an absolute path back to the name the user gave.
-func (l *locator) shown(abs string) string {
-	if s, ok := l.byAbs[abs]; ok {
-		return s.name
-	}
-	return abs
-}

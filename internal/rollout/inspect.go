@@ -104,19 +104,6 @@ func (in *inspector) run(ctx context.Context, stop context.CancelCauseFunc) {
 	}
 }
 
-// finalPass reads the allocations once more after the watch ended and
-// reports what is left, without waiting for Nomad's decisions.
-func (in *inspector) finalPass(ctx context.Context) {
-	allocs, err := in.cl.Nomad.DeploymentAllocations(ctx, in.t.Namespace, in.depID)
-	if err != nil {
-		in.mu.Lock()
-		in.readErr = err
-		in.mu.Unlock()
-		return
-	}
-	in.observe(ctx, allocs, true)
-}
-
 // observe reports the task failures and unhealthy allocations that are
 // new since the last call. With final, a failure is reported even when
 // Nomad has not decided about it yet.

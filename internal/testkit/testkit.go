@@ -81,19 +81,6 @@ func Golden(t *testing.T, dir string, files []render.File, update bool, hint str
 	}
 }
 
-// Same fails unless two renders are byte-identical.
-func Same(t *testing.T, name string, a, b []render.File) {
-	t.Helper()
-	if len(a) != len(b) {
-		t.Fatalf("%s: %d files, then %d", name, len(a), len(b))
-	}
-	for i := range a {
-		if a[i].Path != b[i].Path || !bytes.Equal(a[i].Content, b[i].Content) {
-			t.Fatalf("%s: %s rendered differently the second time", name, a[i].Path)
-		}
-	}
-}
-
 // Eventually retries f until it returns nil, or fails the test with f's
 // last error once timeout has passed.
 func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
