@@ -496,4 +496,3 @@ func (l *locator) schemaPath(abs, dotted string) *hcl.Range {
 	}
 	return nodeRange(s, best)
 }
-
