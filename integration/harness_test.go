@@ -93,6 +93,7 @@ func startStack(ctx context.Context) (*Stack, bool, error) {
 		fmt.Fprintf(os.Stderr, "integration: reusing the healthy dev stack in %s\n", stateDir)
 	} else {
 		start := time.Now()
+		planted = plantLeftovers(ctx, stateDir)
 		st, err = devstack.Up(ctx, devstack.Options{
 			StateDir: stateDir, CacheDir: cacheDir, Repo: repo, Ports: devstack.DefaultPorts(),
 			Install: true, Out: os.Stderr,

@@ -60,6 +60,7 @@ func testStackWiring(t *testing.T) {
 			}
 		}
 	})
+	t.Run("dev up removed the containers of an earlier stack's allocations, and only those", testLeftoversRemoved)
 	t.Run("mesh default deny", func(t *testing.T) {
 		e, _, err := stack.Consul.ConfigEntries().Get(consul.ServiceIntentions, "*", nil)
 		if err != nil {

@@ -534,12 +534,7 @@ func ComposeDown(ctx context.Context, o ComposeOptions) error {
 		return err
 	}
 	var errs []error
-	allocIDs := map[string]bool{}
-	if ents, err := os.ReadDir(filepath.Join(o.NomadDir, "alloc")); err == nil {
-		for _, e := range ents {
-			allocIDs[e.Name()] = true
-		}
-	}
+	allocIDs := allocDirs(o.NomadDir)
 	dockerUp := DockerPing(ctx) == nil
 	if dockerUp {
 		envFile := ""
@@ -555,7 +550,7 @@ func ComposeDown(ctx context.Context, o ComposeOptions) error {
 		if err := o.composeRun(ctx, envFile, "down", "--timeout", "30", "--remove-orphans"); err != nil {
 			errs = append(errs, err)
 		}
-		if n, err := removeAllocContainers(ctx, allocIDs); err != nil {
+		if n, err := removeAllocContainers(ctx, o.NomadDir, allocIDs); err != nil {
 			errs = append(errs, err)
 		} else if n > 0 {
 			fmt.Fprintf(out, "==> removed %d container(s) of Nomad's allocations\n", n)

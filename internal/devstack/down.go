@@ -74,12 +74,7 @@ func StopDockerd(stateDir string, out io.Writer) (stopped bool, err error) {
 func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) error {
 	var errs []error
 	// Allocation IDs from Nomad's data dir: known even when Nomad died.
-	allocIDs := map[string]bool{}
-	if ents, err := os.ReadDir(filepath.Join(st.nomadDataDir(), "alloc")); err == nil {
-		for _, e := range ents {
-			allocIDs[e.Name()] = true
-		}
-	}
+	allocIDs := allocDirs(st.nomadDataDir())
 
 	// Nomad first: in dev mode it stops its allocations as it shuts down.
 	// Then the agents it used.
@@ -108,7 +103,7 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 			}
 		}
 	}
-	if n, err := removeAllocContainers(ctx, allocIDs); err != nil {
+	if n, err := removeAllocContainers(ctx, st.nomadDataDir(), allocIDs); err != nil {
 		errs = append(errs, err)
 	} else if n > 0 {
 		fmt.Fprintf(out, "==> removed %d container(s) of the stack's allocations\n", n)
@@ -159,34 +154,6 @@ func cleanup(ctx context.Context, st *State, out io.Writer, stopDocker bool) err
 		_ = os.Remove(f)
 	}
 	return os.Remove(filepath.Join(st.Dir, stateFile))
-}
-
-// removeAllocContainers removes the containers (task and pause containers)
-// that belong to the given Nomad allocations, and only those.
-func removeAllocContainers(ctx context.Context, allocIDs map[string]bool) (int, error) {
-	if len(allocIDs) == 0 || DockerPing(ctx) != nil {
-		return 0, nil
-	}
-	b, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=com.hashicorp.nomad.alloc_id",
-		"--format", `{{.ID}} {{.Label "com.hashicorp.nomad.alloc_id"}}`).Output()
-	if err != nil {
-		return 0, fmt.Errorf("docker ps: %w", err)
-	}
-	var ids []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		id, alloc, _ := strings.Cut(sc.Text(), " ")
-		if allocIDs[alloc] {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	if b, err := exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("docker rm: %v: %s", err, b)
-	}
-	return len(ids), nil
 }
 
 // unmountUnder detaches every mount below dir (Nomad's tmpfs secrets

@@ -257,6 +257,15 @@ func (st *State) prepare(ctx context.Context, o Options, out io.Writer) error {
 			return err
 		}
 	}
+	// No Nomad of this stack runs yet: containers of its allocations are
+	// leftovers of a stack that did not stop (a reboot, a killed agent),
+	// and the pause containers among them hold addresses and host ports.
+	// Before the data dir, which names some of them, goes.
+	if n, err := removeAllocContainers(ctx, st.nomadDataDir(), allocDirs(st.nomadDataDir())); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(out, "==> removed %d container(s) of allocations of an earlier stack\n", n)
+	}
 	// Dev agents start from nothing each time, credentials included.
 	if err := os.RemoveAll(st.nomadDataDir()); err != nil {
 		return err
