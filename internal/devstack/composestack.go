@@ -150,6 +150,13 @@ func ComposeUp(ctx context.Context, o ComposeOptions) error {
 		if err := checkPortsFree(DefaultPorts()); err != nil {
 			return fmt.Errorf("%w (the dev stack of `stackctl dev up` uses the same ports: `stackctl dev down` first)", err)
 		}
+		// Its Nomad does not run: containers of its allocations are
+		// leftovers of a stack that went down with the machine (containers.go).
+		if n, err := removeAllocContainers(ctx, o.NomadDir, allocDirs(o.NomadDir)); err != nil {
+			return err
+		} else if n > 0 {
+			fmt.Fprintf(out, "==> removed %d container(s) of allocations of an earlier compose stack\n", n)
+		}
 	}
 	host, err := loadComposeHost(o.Dir)
 	if err != nil {
