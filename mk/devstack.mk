@@ -2,6 +2,7 @@
 # Included from the Makefile.
 
 STACKCTL_RUN ?= go run ./cmd/stackctl
+ZD_RUNS ?= 3
 
 .PHONY: install install-agents stack-tests compose-test-run bench-zero-downtime dev-up dev-down compose-up compose-down images integration compose-test bench-devup bench-compose bench-deploy
 
@@ -50,5 +51,5 @@ bench-compose: ## Measure `stackctl dev compose up` to ready, each run followed 
 bench-deploy: ## `stackctl deploy` vs `nomad job run` (+ until in the mesh) of one service (stack up, secrets set: scripts/up.sh)
 	bash bench/deploy.sh
 
-bench-zero-downtime: ## Every zero-downtime scenario under 600 requests/s, 3 runs (RUNS, RATE, CLIENTS)
-	bash bench/zero-downtime.sh $(or $(RUNS),3)
+bench-zero-downtime: ## Every zero-downtime scenario under 600 requests/s, 3 runs in a row (ZD_RUNS, RATE, CLIENTS)
+	bash bench/zero-downtime.sh $(ZD_RUNS)
