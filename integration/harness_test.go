@@ -56,11 +56,13 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	s, started, err := startStack(ctx)
 	if err != nil {
+		planted.removeForeign()
 		fmt.Fprintf(os.Stderr, "integration: dev stack: %v\n", err)
 		return 1
 	}
 	stack, ownStack = s, started
 	code := m.Run()
+	planted.removeForeign() // while the engine runs: down may stop it
 	if started && os.Getenv("STACKCTL_KEEP_STACK") == "" {
 		if err := devstack.Down(context.Background(), s.State.Dir, os.Stderr); err != nil {
 			fmt.Fprintf(os.Stderr, "integration: dev down: %v\n", err)
