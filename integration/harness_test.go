@@ -389,7 +389,6 @@ func (s *Stack) admin(t *testing.T) devstack.Credentials {
 	return c
 }
 
-// purgeJob stops and purges a job when the test ends.
 // stopExisting stops a job of that name left by someone else (a reused
 // stack where scripts/up.sh deployed jobs/) and waits until none of its
 // allocations runs, so that what the test registers next starts fresh
@@ -417,6 +416,7 @@ func (s *Stack) stopExisting(t *testing.T, id string) {
 	})
 }
 
+// purgeJob stops and purges a job when the test ends.
 func (s *Stack) purgeJob(t *testing.T, id string) {
 	t.Cleanup(func() {
 		if _, _, err := s.Nomad.Jobs().Deregister(id, true, nil); err != nil {

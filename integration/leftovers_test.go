@@ -27,8 +27,6 @@ type leftovers struct {
 
 var planted leftovers
 
-const allocLabel = "com.hashicorp.nomad.alloc_id"
-
 func plantLeftovers(ctx context.Context, stateDir string) leftovers {
 	if _, err := devstack.EnsureDockerd(ctx, stateDir, os.Stderr); err != nil {
 		return leftovers{err: err}
@@ -39,13 +37,13 @@ func plantLeftovers(ctx context.Context, stateDir string) leftovers {
 	var l leftovers
 	pair := func(dataDir string) ([]string, error) {
 		alloc := allocID()
-		task, err := docker(ctx, "create", "--label", allocLabel+"="+alloc,
+		task, err := docker(ctx, "create", "--label", devstack.AllocLabel+"="+alloc,
 			"-v", filepath.Join(dataDir, "alloc", alloc, "alloc")+":/alloc", devstack.PauseImage.Tag)
 		if err != nil {
 			return nil, err
 		}
 		pause, err := docker(ctx, "run", "-d", "--restart", "unless-stopped", "--network", "none",
-			"--label", allocLabel+"="+alloc, devstack.PauseImage.Tag)
+			"--label", devstack.AllocLabel+"="+alloc, devstack.PauseImage.Tag)
 		if err != nil {
 			return []string{task}, err
 		}

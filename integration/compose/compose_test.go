@@ -280,7 +280,7 @@ func TestComposeStack(t *testing.T) {
 	t.Run("down leaves nothing behind", func(t *testing.T) {
 		downDone = true
 		shell(t, repo, down)
-		for _, filter := range []string{"label=com.docker.compose.project=" + devstack.ComposeProject, "label=com.hashicorp.nomad.alloc_id"} {
+		for _, filter := range []string{"label=com.docker.compose.project=" + devstack.ComposeProject, "label=" + devstack.AllocLabel} {
 			b, err := exec.Command("docker", "ps", "-aq", "--filter", filter).Output()
 			if err != nil {
 				t.Fatal(err)

@@ -21,7 +21,9 @@ import (
 // a container is known to be this stack's and not another Nomad's on the
 // same engine (the Compose stack's, say).
 
-const allocLabel = "com.hashicorp.nomad.alloc_id"
+// AllocLabel is the label Nomad's docker driver puts on every container
+// it creates, with the allocation's ID.
+const AllocLabel = "com.hashicorp.nomad.alloc_id"
 
 // allocDirs lists the allocation IDs that have a directory in a Nomad
 // client's data dir: known even when Nomad died.
@@ -87,6 +89,27 @@ func parseAllocContainers(out string) []allocContainer {
 	return cs
 }
 
+// listAllocContainers lists every container on the engine that carries
+// AllocLabel, whichever Nomad made it.
+func listAllocContainers(ctx context.Context) ([]allocContainer, error) {
+	b, err := exec.CommandContext(ctx, "docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label="+AllocLabel).Output()
+	if err != nil {
+		return nil, fmt.Errorf("docker ps: %w", err)
+	}
+	all := strings.Fields(string(b))
+	if len(all) == 0 {
+		return nil, nil
+	}
+	format := `{{.Id}}	{{index .Config.Labels "` + AllocLabel + `"}}	{{range .Mounts}}{{.Source}}	{{end}}`
+	b, err = exec.CommandContext(ctx, "docker", append([]string{"inspect", "--type", "container", "--format", format}, all...)...).Output()
+	if err != nil && len(b) == 0 {
+		// A container removed between ps and inspect fails the call but
+		// leaves the others' lines.
+		return nil, fmt.Errorf("docker inspect: %w", err)
+	}
+	return parseAllocContainers(string(b)), nil
+}
+
 // removeAllocContainers removes the containers (task and pause containers)
 // of the Nomad client whose data dir is dataDir, and only those: see
 // ownedContainers. For a moment when that client does not run (before it
@@ -96,22 +119,11 @@ func removeAllocContainers(ctx context.Context, dataDir string, allocIDs map[str
 	if DockerPing(ctx) != nil {
 		return 0, nil
 	}
-	b, err := exec.CommandContext(ctx, "docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label="+allocLabel).Output()
+	cs, err := listAllocContainers(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("docker ps: %w", err)
+		return 0, err
 	}
-	all := strings.Fields(string(b))
-	if len(all) == 0 {
-		return 0, nil
-	}
-	format := `{{.Id}}	{{index .Config.Labels "` + allocLabel + `"}}	{{range .Mounts}}{{.Source}}	{{end}}`
-	b, err = exec.CommandContext(ctx, "docker", append([]string{"inspect", "--type", "container", "--format", format}, all...)...).Output()
-	if err != nil && len(b) == 0 {
-		// A container removed between ps and inspect fails the call but
-		// leaves the others' lines.
-		return 0, fmt.Errorf("docker inspect: %w", err)
-	}
-	ids := ownedContainers(parseAllocContainers(string(b)), dataDir, allocIDs)
+	ids := ownedContainers(cs, dataDir, allocIDs)
 	if len(ids) == 0 {
 		return 0, nil
 	}
