@@ -19,7 +19,8 @@ func devCommand() *ucli.Command {
 		Usage: "run the local Nomad + Consul + Vault + Traefik + autoscaler stack",
 		Description: `The local stack is wired as stackctl expects a cluster to be: Consul with
 Connect (mesh default-deny), Vault (dev, KV v2 at secret/, policies from
-policies/vault), Nomad (server+client, bridge networking, docker and raw_exec),
+policies/vault), Nomad (server+client, bridge networking; deployers get the docker
+driver only, confined by the engine's authorization plugin, dev docker-authz),
 and Traefik and Nomad Autoscaler as Nomad jobs from jobs/platform.
 
 State, logs and PIDs live in $STACKCTL_DEV_DIR (default
@@ -33,6 +34,7 @@ State, logs and PIDs live in $STACKCTL_DEV_DIR (default
 			devEnvCommand(),
 			devLogsCommand(),
 			devComposeCommand(),
+			devDockerAuthzCommand(),
 		},
 	}
 }

@@ -130,12 +130,14 @@ func connect(set descriptor.Settings, s *descriptor.Service) *ConsulConnect {
 	return c
 }
 
-// builtinSidecar runs Consul's built-in proxy instead of Envoy. It must be
-// given its listener and upstreams as flags: -sidecar-for would bind the
-// host address registered in Consul, which does not exist inside the
-// allocation's network namespace. Its Consul identity is the Service
-// Identity token Nomad writes into the task's secrets dir (Consul ACLs on):
-// it may act as this service and nothing else.
+// builtinSidecar runs Consul's built-in proxy instead of Envoy, in a
+// container of set.Sidecar.Image (consul as its entrypoint): never as a
+// process on the node, so the deployer's namespace can be refused every
+// driver but docker. It must be given its listener and upstreams as flags:
+// -sidecar-for would bind the host address registered in Consul, which
+// does not exist inside the allocation's network namespace. Its Consul
+// identity is the Service Identity token Nomad writes into the task's
+// secrets dir (Consul ACLs on): it may act as this service and nothing else.
 func builtinSidecar(set descriptor.Settings, s *descriptor.Service) *SidecarTask {
 	args := []string{
 		"connect", "proxy",
@@ -149,10 +151,10 @@ func builtinSidecar(set descriptor.Settings, s *descriptor.Service) *SidecarTask
 		args = append(args, fmt.Sprintf("-upstream=%s:%d", u.Service, u.LocalPort))
 	}
 	return &SidecarTask{
-		Driver: "raw_exec",
+		Driver: "docker",
 		Config: map[string]any{
-			"command": set.Sidecar.ConsulBinary,
-			"args":    args,
+			"image": set.Sidecar.Image,
+			"args":  args,
 		},
 		Resources: &Resources{CPU: ptr(set.Sidecar.CPU), MemoryMB: ptr(set.Sidecar.Memory)},
 	}

@@ -98,7 +98,7 @@ func (v Version) AtLeast(major, minor int) bool {
 // Sidecar describes how the Connect sidecar proxy runs.
 type Sidecar struct {
 	Kind           string // SidecarEnvoy or SidecarBuiltin
-	ConsulBinary   string // builtin: the consul command on the Nomad clients
+	Image          string // builtin: the Docker image whose entrypoint is the consul binary
 	ConsulHTTPAddr string // builtin: Consul's HTTP API as seen from inside an allocation
 	CPU            int    // MHz
 	Memory         int    // MB

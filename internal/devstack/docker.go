@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/dockerauthz"
 )
 
 const (
@@ -120,7 +122,24 @@ func DockerPing(ctx context.Context) error {
 // (then it is not ours to stop).
 func EnsureDockerd(ctx context.Context, stateDir string, out io.Writer) (int, error) {
 	if DockerPing(ctx) == nil {
-		return 0, nil
+		guarded, err := engineGuarded(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if guarded {
+			return 0, nil
+		}
+		// An engine of ours from before the plugin: restart it with the
+		// plugin (no allocation runs yet when a stack comes up).
+		stopped, err := StopDockerd(stateDir, out)
+		if err != nil {
+			return 0, err
+		}
+		if !stopped {
+			return 0, fmt.Errorf("%w: it is not ours to restart; start dockerd with --authorization-plugin=%s "+
+				"after `stackctl dev docker-authz` (docs/security.md), or stop it and let stackctl start its own",
+				ErrEngineUnguarded, dockerauthz.Name)
+		}
 	}
 	// A dockerd we started earlier may still be coming up.
 	if pid := readPID(filepath.Join(stateDir, "dockerd.pid")); pid > 0 && processAlive(pid) {
@@ -137,7 +156,11 @@ func EnsureDockerd(ctx context.Context, stateDir string, out io.Writer) (int, er
 	fmt.Fprintf(out, "starting dockerd (log: %s)\n", filepath.Join(logDir, "dockerd.log"))
 	// --pidfile would clash with a dockerd that a service manager runs; ours
 	// records the PID itself.
-	p, err := startDaemon(bin, []string{"--host=unix://" + dockerSock, "--pidfile=" + filepath.Join(stateDir, "dockerd.engine.pid")},
+	if err := startAuthzPlugin(ctx, stateDir, out); err != nil {
+		return 0, err
+	}
+	p, err := startDaemon(bin, []string{"--host=unix://" + dockerSock, "--pidfile=" + filepath.Join(stateDir, "dockerd.engine.pid"),
+		"--authorization-plugin=" + dockerauthz.Name},
 		nil, filepath.Join(logDir, "dockerd.log"), stateDir)
 	if err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,6 +69,20 @@ func Install(ctx context.Context, o InstallOptions) error {
 	}
 	for _, img := range Images {
 		if err := BuildImage(ctx, o.Repo, img, out); err != nil {
+			return err
+		}
+	}
+	// The sidecar image holds the pinned Consul. With --images-only and no
+	// Consul built yet there is nothing to put in it: say so.
+	consul, _ := AgentByName("consul")
+	bin, err := (&Installer{Cache: o.CacheDir, Out: out, NoPath: o.NoPath}).Resolve(ctx, consul)
+	switch {
+	case errors.Is(err, ErrNotInstalled) && o.SkipAgents:
+		fmt.Fprintf(out, "image %s: skipped, consul is not installed (`stackctl dev install consul`)\n", ProxyImageTag())
+	case err != nil:
+		return fmt.Errorf("the sidecar image needs the pinned consul: %w", err)
+	default:
+		if err := BuildProxyImage(ctx, bin, out); err != nil {
 			return err
 		}
 	}

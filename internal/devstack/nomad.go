@@ -24,6 +24,33 @@ import (
 // deployer's reach.
 const PlatformNamespace = "platform"
 
+// DeployerNamespace is where the deployer's token may submit jobs (the
+// example stack's namespace).
+const DeployerNamespace = "default"
+
+// Namespaces are the stack's Nomad namespaces and the task drivers each
+// admits, checked by Nomad when a job is submitted. A deployer's jobs may
+// use the docker driver only: raw_exec and exec would run its code on the
+// node as root or outside any image. Only the operator's platform jobs
+// (Traefik and the autoscaler, raw_exec processes of the pinned binaries)
+// keep raw_exec. What a docker task may ask of the engine is limited by the
+// docker plugin's settings and the engine's authorization plugin
+// (docker_authz.go).
+func Namespaces() []*nomad.Namespace {
+	return []*nomad.Namespace{
+		{
+			Name:         DeployerNamespace,
+			Description:  "deployers' jobs: containers only",
+			Capabilities: &nomad.NamespaceCapabilities{EnabledTaskDrivers: []string{"docker"}},
+		},
+		{
+			Name:         PlatformNamespace,
+			Description:  "the platform's jobs: Traefik, the Nomad Autoscaler",
+			Capabilities: &nomad.NamespaceCapabilities{EnabledTaskDrivers: []string{"docker", "raw_exec"}},
+		},
+	}
+}
+
 func (st *State) nomadConfigPath() string { return filepath.Join(st.Dir, "nomad", "nomad.hcl") }
 
 func (st *State) writeNomadConfig(consulToken, vaultToken string) error {
@@ -236,10 +263,10 @@ func (st *State) configureNomad(ctx context.Context, policyDir string) error {
 		return err
 	}
 	wo := (&nomad.WriteOptions{}).WithContext(ctx)
-	if _, err := nc.Namespaces().Register(&nomad.Namespace{
-		Name: PlatformNamespace, Description: "the platform's jobs: Traefik, the Nomad Autoscaler",
-	}, wo); err != nil {
-		return fmt.Errorf("nomad namespace %s: %w", PlatformNamespace, err)
+	for _, ns := range Namespaces() {
+		if _, err := nc.Namespaces().Register(ns, wo); err != nil {
+			return fmt.Errorf("nomad namespace %s: %w", ns.Name, err)
+		}
 	}
 	mint := func(policy, description string) (string, error) {
 		rules, err := os.ReadFile(filepath.Join(policyDir, policy+".hcl"))

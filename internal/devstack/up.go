@@ -196,7 +196,8 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 }
 
 // prepare resolves the binaries (building them when allowed), makes sure
-// Docker runs and the pause image exists, and makes the agents' dirs.
+// Docker runs with its authorization plugin, the pause and sidecar
+// images exist, and makes the agents' dirs.
 func (st *State) prepare(ctx context.Context, o Options, out io.Writer) error {
 	in := &Installer{Cache: o.CacheDir, Out: out}
 	for _, a := range Agents {
@@ -211,7 +212,7 @@ func (st *State) prepare(ctx context.Context, o Options, out io.Writer) error {
 		}
 		st.Bins[a.Name] = p
 	}
-	// raw_exec tasks (the Connect sidecars, Traefik, the autoscaler) run
+	// raw_exec tasks (Traefik, the autoscaler: the platform's jobs) run
 	// bare commands resolved through the Nomad agent's PATH: put the pinned
 	// binaries first on it.
 	binDir := filepath.Join(st.Dir, "bin")
@@ -250,6 +251,14 @@ func (st *State) prepare(ctx context.Context, o Options, out io.Writer) error {
 		if err := BuildImage(ctx, o.Repo, PauseImage, out); err != nil {
 			return err
 		}
+	}
+	// The built-in Connect sidecar of every job runs in this image.
+	if o.Install {
+		if err := BuildProxyImage(ctx, st.Bins["consul"], out); err != nil {
+			return err
+		}
+	} else if !ImageExists(ctx, ProxyImageTag()) {
+		return fmt.Errorf("image %s is missing: run `stackctl dev install` (it holds the pinned consul)", ProxyImageTag())
 	}
 
 	for _, d := range []string{"logs", "consul", "vault", "nomad"} {

@@ -26,7 +26,8 @@ var stackSchema = &hcl.BodySchema{
 var sidecarSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "kind"},
-		{Name: "consul_binary"},
+		{Name: "image"},
+		{Name: "consul_binary"}, // removed: refused with the way out
 		{Name: "consul_http_addr"},
 		{Name: "cpu"},
 		{Name: "memory"},
@@ -44,8 +45,10 @@ func DefaultSettings() Settings {
 		VaultJWTAuthPath: "jwt-nomad",
 		NomadVersion:     Version{Major: 1, Minor: 6},
 		Sidecar: Sidecar{
-			Kind:         SidecarEnvoy,
-			ConsulBinary: "consul",
+			Kind: SidecarEnvoy,
+			// Built by `stackctl dev install` from the pinned Consul
+			// (devstack.ProxyImageTag).
+			Image: "stackctl-consul-proxy:1.14.11",
 			// The gateway of Nomad's default bridge (172.26.64.0/20): the
 			// node's own address as every allocation sees it, where a
 			// client's Consul agent listens without facing the LAN.
@@ -119,7 +122,14 @@ func decodeStack(b *hcl.Block, ev *evaluator) (Settings, hcl.Diagnostics) {
 						didYouMean(s.Sidecar.Kind, []string{SidecarEnvoy, SidecarBuiltin})), sc.Attributes["kind"].Expr.Range()))
 			}
 		}
-		d.str(sc.Attributes["consul_binary"], &s.Sidecar.ConsulBinary)
+		d.str(sc.Attributes["image"], &s.Sidecar.Image)
+		if a := sc.Attributes["consul_binary"]; a != nil {
+			d.diags = append(d.diags, errorDiag("Unsupported argument: consul_binary",
+				"The built-in proxy no longer runs as a process on the node (raw_exec): it runs in a container, "+
+					"so that deployers can be refused every driver but docker. Remove consul_binary; "+
+					"`image` names the image holding consul (default \""+DefaultSettings().Sidecar.Image+"\", built by `stackctl dev install`).",
+				rangePtr(a.NameRange)))
+		}
 		d.str(sc.Attributes["consul_http_addr"], &s.Sidecar.ConsulHTTPAddr)
 		d.integer(sc.Attributes["cpu"], &s.Sidecar.CPU, 10, 100000)
 		d.integer(sc.Attributes["memory"], &s.Sidecar.Memory, 16, 1<<20)

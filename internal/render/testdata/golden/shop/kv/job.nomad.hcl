@@ -33,10 +33,10 @@ job "kv" {
           }
         }
         sidecar_task {
-          driver = "raw_exec"
+          driver = "docker"
           config {
-            command = "consul"
-            args    = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=kv", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_kv}"]
+            image = "stackctl-consul-proxy:1.14.11"
+            args  = ["connect", "proxy", "-http-addr=172.26.64.1:8500", "-token-file=$${NOMAD_SECRETS_DIR}/si_token", "-service=kv", "-service-addr=127.0.0.1:8080", "-listen=0.0.0.0:$${NOMAD_PORT_connect_proxy_kv}"]
           }
           resources {
             cpu    = 100
