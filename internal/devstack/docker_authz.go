@@ -70,7 +70,9 @@ func engineAuthz(ctx context.Context) ([]string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("docker info: %s", resp.Status)
 	}
-	var info struct{ Plugins struct{ Authorization []string } }
+	var info struct {
+		Plugins struct{ Authorization []string }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
 		return nil, err
 	}

@@ -98,7 +98,9 @@ func engineLabels(dockerSock string) Labels {
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("container %q: engine answered %s", container, resp.Status)
 		}
-		var v struct{ Config struct{ Labels map[string]string } }
+		var v struct {
+			Config struct{ Labels map[string]string }
+		}
 		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 			return nil, err
 		}
