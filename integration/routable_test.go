@@ -5,11 +5,14 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/devstack"
 )
 
 // testHealthyMeansRoutable: Nomad calls an allocation healthy on the
@@ -24,26 +27,18 @@ func testHealthyMeansRoutable(t *testing.T) {
 	// min_healthy_time), with room for a loaded machine.
 	const delay = 90
 	dir := t.TempDir()
-	consulBin := stack.State.Bins["consul"]
-	if consulBin == "" {
-		t.Fatal("the dev stack records no consul binary")
-	}
-	slow := filepath.Join(dir, "slow-consul")
-	writeFile(t, slow, fmt.Sprintf("#!/bin/sh\nsleep %d\nexec %s \"$@\"\n", delay, consulBin))
-	if err := os.Chmod(slow, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	image := slowProxyImage(t, delay)
 	writeFile(t, filepath.Join(dir, "stack.hcl"), fmt.Sprintf(`
 stack {
   name        = "itslow"
   datacenters = ["dc1"]
   domain      = "shop.localhost"
   sidecar {
-    kind          = "builtin"
-    consul_binary = %q
+    kind  = "builtin"
+    image = %q
   }
 }
-`, slow))
+`, image))
 	writeFile(t, filepath.Join(dir, "slowmesh.hcl"), `
 service "slowmesh" {
   image = "stackctl-demo:1.0.0"
@@ -100,4 +95,43 @@ service "slowmesh" {
 			t.Errorf("the waiting allocation and its failing check are not named:\n%s", out)
 		}
 	})
+}
+
+// slowProxyImage builds an image of the built-in proxy whose entrypoint
+// sleeps delay seconds before it execs consul: the sidecar runs in a
+// container, so the delay goes into the image. The wrapper is a static Go
+// program (the proxy image has no shell).
+func slowProxyImage(t *testing.T, delay int) string {
+	t.Helper()
+	ctx := t.TempDir()
+	writeFile(t, filepath.Join(ctx, "main.go"), `package main
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+var delay = "0s"
+
+func main() {
+	d, _ := time.ParseDuration(delay)
+	time.Sleep(d)
+	err := syscall.Exec("/bin/consul", append([]string{"consul"}, os.Args[1:]...), os.Environ())
+	os.Stderr.WriteString(err.Error())
+	os.Exit(1)
+}
+`)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", fmt.Sprintf("-s -w -X main.delay=%ds", delay), "-o", "slow", "main.go")
+	build.Dir = ctx
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the slow wrapper: %v\n%s", err, b)
+	}
+	writeFile(t, filepath.Join(ctx, "Dockerfile"), "FROM "+devstack.ProxyImageTag()+"\nCOPY slow /slow\nENTRYPOINT [\"/slow\"]\n")
+	tag := fmt.Sprintf("stackctl-consul-proxy-slow:%d", delay)
+	if b, err := exec.Command("docker", "build", "-q", "-t", tag, ctx).CombinedOutput(); err != nil {
+		t.Fatalf("docker build %s: %v\n%s", tag, err, b)
+	}
+	return tag
 }

@@ -21,6 +21,7 @@ func TestSuite(t *testing.T) {
 		{"example-system", testExampleSystem},
 		{"mesh-and-routing", testMeshAndRouting},
 		{"boundaries", testBoundaries},
+		{"hostile-deployer", testHostileDeployer}, // after boundaries: uses its allocations
 		{"lifecycle", testLifecycle},
 		{"zero-downtime", testZeroDowntime},
 		{"zero-downtime-deploy", testZeroDowntimeDeploy},

@@ -1,5 +1,5 @@
 # A hand-written pair of services wired the way stackctl's compiler wires
-# them (Consul's built-in proxy as a raw_exec sidecar_task, Traefik tags on
+# them (Consul's built-in proxy as a docker sidecar_task, Traefik tags on
 # the service), to test the stack itself independently of the compiler.
 #   ithello   public route Host(hello.itest.localhost)
 #   itclient  public route Host(client.itest.localhost), upstream ithello on 9091
@@ -7,6 +7,12 @@
 variable "consul_http_addr" {
   description = "Consul's HTTP API as seen from inside an allocation."
   type        = string
+}
+
+variable "proxy_image" {
+  description = "The built-in proxy's image (consul as the entrypoint)."
+  type        = string
+  default     = "stackctl-consul-proxy:1.14.11"
 }
 
 variable "image" {
@@ -35,9 +41,9 @@ job "itmesh" {
       connect {
         sidecar_service {}
         sidecar_task {
-          driver = "raw_exec"
+          driver = "docker"
           config {
-            command = "consul"
+            image = var.proxy_image
             args = [
               "connect", "proxy",
               "-http-addr=${var.consul_http_addr}",
@@ -104,9 +110,9 @@ job "itmesh" {
           }
         }
         sidecar_task {
-          driver = "raw_exec"
+          driver = "docker"
           config {
-            command = "consul"
+            image = var.proxy_image
             args = [
               "connect", "proxy",
               "-http-addr=${var.consul_http_addr}",

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/stackctl/stackctl/internal/dockerauthz"
 )
 
 // Nomad's docker driver labels every container it creates with its
@@ -23,7 +25,7 @@ import (
 
 // AllocLabel is the label Nomad's docker driver puts on every container
 // it creates, with the allocation's ID.
-const AllocLabel = "com.hashicorp.nomad.alloc_id"
+const AllocLabel = dockerauthz.AllocLabel
 
 // allocDirs lists the allocation IDs that have a directory in a Nomad
 // client's data dir: known even when Nomad died.
