@@ -51,7 +51,15 @@ mint() {
 	nomad acl token create -name="$2" -policy="$3" -t '{{ .SecretID }}' | tr -d '\n' | put "$1"
 	[ -s "$1" ] || die "nomad acl token create $2: no SecretID"
 }
+# The deployers' namespace admits the docker driver only: a raw_exec or
+# exec task would run the deployer's code on the node.
+namespace() {
+	printf '%s\n' 'name = "default"' 'description = "deployers jobs: containers only"' \
+		'capabilities {' '  enabled_task_drivers = ["docker"]' '}' >/tmp/default-namespace.hcl &&
+		nomad namespace apply /tmp/default-namespace.hcl >/dev/null
+}
 acls() {
+	namespace || die "namespace default not restricted to the docker driver"
 	together "policy deployer /policies/nomad/deployer.hcl" "policy autoscaler /policies/nomad/autoscaler.hcl" \
 		"policy node-drain /etc/stackctl/node-drain.hcl" || die "policies not written"
 	together "mint $S/deployer-nomad.token 'stackctl deployer' deployer" \

@@ -32,7 +32,8 @@ type ComposeImage struct {
 	EnvVar string
 	Agent  Agent
 	// Also are agents copied in beside the main one: Nomad's image carries
-	// consul, which the built-in Connect proxy (a raw_exec task) runs.
+	// the consul CLI, for debugging from its container (the built-in
+	// Connect proxy runs in its own image, ProxyImageTag).
 	Also []Agent
 }
 

@@ -440,12 +440,12 @@ func composeChecks(st *State) []composeCheck {
 			}
 			return vaultReady(ctx, vc)
 		}},
-		{"nomad", st.NomadAddr(), "node ready, docker and raw_exec healthy", 60 * time.Second, func(context.Context) error {
+		{"nomad", st.NomadAddr(), "node ready, docker healthy", 60 * time.Second, func(context.Context) error {
 			nc, err := st.NomadClient()
 			if err != nil {
 				return err
 			}
-			_, err = nomadReady(nc)
+			_, err = nomadReady(nc, composeDrivers)
 			return err
 		}},
 		{"traefik", fmt.Sprintf("public %s, internal %s", st.PublicURL(), st.InternalURL()),
@@ -563,8 +563,9 @@ func ComposeDown(ctx context.Context, o ComposeOptions) error {
 			fmt.Fprintf(out, "==> removed %d container(s) of Nomad's allocations\n", n)
 		}
 	}
-	// raw_exec tasks (the sidecars) and their executors live in Nomad's
-	// cgroups, not its container's: left running if the drain failed.
+	// Task processes Nomad runs itself (executors, log collectors) live
+	// in Nomad's cgroups, not its container's: left running if the drain
+	// failed.
 	if stray := strayProcesses(o.Dir, o.NomadDir); len(stray) > 0 {
 		fmt.Fprintf(out, "==> stopping %d task process(es) of Nomad's allocations\n", len(stray))
 		for _, p := range stray {

@@ -214,15 +214,23 @@ func (st *State) waitNomad(ctx context.Context) error {
 		if err := st.alive("nomad"); err != nil {
 			return err
 		}
-		id, err := nomadReady(nc)
+		id, err := nomadReady(nc, nativeDrivers)
 		st.NomadNodeID = id
 		return err
 	})
 }
 
-// nomadReady checks for a leader and a ready node whose docker and raw_exec
-// drivers are healthy, and returns the node's ID.
-func nomadReady(nc *nomad.Client) (string, error) {
+// Drivers each stack's Nomad client must have healthy: the native stack
+// runs the platform jobs with raw_exec; the Compose stack runs them as
+// Compose services, and its Nomad runs containers only.
+var (
+	nativeDrivers  = []string{"docker", "raw_exec"}
+	composeDrivers = []string{"docker"}
+)
+
+// nomadReady checks for a leader and a ready node whose drivers are
+// healthy, and returns the node's ID.
+func nomadReady(nc *nomad.Client, drivers []string) (string, error) {
 	leader, err := nc.Status().Leader()
 	if err != nil {
 		return "", err
@@ -241,7 +249,7 @@ func nomadReady(nc *nomad.Client) (string, error) {
 	if n.Status != "ready" {
 		return n.ID, fmt.Errorf("node %s is %s", n.Name, n.Status)
 	}
-	for _, d := range []string{"docker", "raw_exec"} {
+	for _, d := range drivers {
 		if info, ok := n.Drivers[d]; !ok || !info.Detected || !info.Healthy {
 			desc := "not detected"
 			if ok {

@@ -67,7 +67,7 @@ func Status(ctx context.Context, st *State) []Health {
 		if err != nil {
 			return err
 		}
-		_, err = nomadReady(nc)
+		_, err = nomadReady(nc, nativeDrivers)
 		nomadOK = err == nil
 		return err
 	}))
