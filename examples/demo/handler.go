@@ -5,13 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -48,23 +51,30 @@ func newHandler(env lookupEnv, client *http.Client) http.Handler {
 	})
 	mux.HandleFunc("GET /call/{target...}", func(w http.ResponseWriter, r *http.Request) {
 		name, path, _ := strings.Cut(r.PathValue("target"), "/")
+		// Every answer names the variable, never its value: a caller may
+		// try any name, and the value of the wrong one can be a secret.
+		if !upstreamVariable(name) {
+			http.Error(w, "variable "+name+" is not an upstream address variable (NAME_ADDR or NOMAD_UPSTREAM_ADDR_*)", http.StatusBadRequest)
+			return
+		}
 		addr, ok := env(name)
 		if !ok || addr == "" {
 			http.Error(w, "upstream variable "+name+" not set", http.StatusNotFound)
 			return
 		}
-		u := "http://" + addr + "/" + path
-		if r.URL.RawQuery != "" {
-			u += "?" + r.URL.RawQuery
+		if !hostPort(addr) {
+			http.Error(w, "upstream variable "+name+" does not hold a host:port address", http.StatusBadGateway)
+			return
 		}
-		req, err := http.NewRequestWithContext(r.Context(), "GET", u, nil)
+		u := &url.URL{Scheme: "http", Host: addr, Path: "/" + path, RawQuery: r.URL.RawQuery}
+		req, err := http.NewRequestWithContext(r.Context(), "GET", u.String(), nil)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, "upstream "+name+": cannot build the request", http.StatusBadGateway)
 			return
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
+			http.Error(w, "upstream "+name+": "+whyUnreachable(err), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -108,6 +118,57 @@ func newHandler(env lookupEnv, client *http.Client) http.Handler {
 		writeJSON(w, map[string]any{"burned_ms": d.Milliseconds(), "iterations": n})
 	})
 	return mux
+}
+
+// upstreamVariable says whether /call may read name: the variables that
+// hold upstream addresses (NOMAD_UPSTREAM_ADDR_<name>, or the NAME_ADDR
+// env entries the examples and compose imports set), not any secret.
+func upstreamVariable(name string) bool {
+	return strings.HasPrefix(name, "NOMAD_UPSTREAM_ADDR_") || (strings.HasSuffix(name, "_ADDR") && len(name) > len("_ADDR"))
+}
+
+// hostPort says whether addr is a plain host:port (a DNS name or an IP
+// address, and a port number): nothing else is sent a request.
+func hostPort(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// whyUnreachable says why a call failed in words that hold neither the
+// address nor the URL (the errors of net/http quote both).
+func whyUnreachable(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "the request was cancelled"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "no answer in time"
+	}
+	return "the request failed"
 }
 
 // dialResult is what a probe saw: connected, and the first bytes the

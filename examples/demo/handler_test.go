@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,41 @@ func TestHTTPProbe(t *testing.T) {
 	}
 	if gotMethod != "PUT" || gotBody != "hello" {
 		t.Errorf("server saw %s %q", gotMethod, gotBody)
+	}
+}
+
+// TestCallNeverEchoesTheAddress: /call reads an address from the
+// environment; whatever goes wrong, the answer and the log name the
+// variable, never its value (which may be a secret a caller guessed the
+// name of).
+func TestCallNeverEchoesTheAddress(t *testing.T) {
+	var logged strings.Builder
+	log.SetOutput(&logged)
+	defer log.SetOutput(os.Stderr)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	downAddr := strings.TrimPrefix(closed.URL, "http://")
+	closed.Close()
+	env := map[string]string{
+		"DB_PASSWORD":   "s3cr3t-hunter2",              // a secret, not an address
+		"TOKEN_ADDR":    "tok%zzsecret:99",             // not host:port either
+		"API_ADDR":      downAddr,                      // nobody listens
+		"NOWHERE_ADDR":  "no-such-host.invalid:8080",   // not resolvable
+		"WEIRD_ADDR":    "user:pa55@host.invalid:8080", // credentials are no address
+		"USERPASS_ADDR": "admin:1234",                  // shaped like one; still never echoed
+	}
+	h := newHandler(fakeEnv(env), &http.Client{Timeout: 2 * time.Second})
+	for name, value := range env {
+		code, body := get(t, h, "/call/"+name+"/x")
+		if code == 200 || code == 404 {
+			t.Errorf("/call/%s: got %d, want an error", name, code)
+		}
+		for _, part := range []string{value, strings.Split(value, ":")[0]} {
+			if strings.Contains(body, part) || strings.Contains(logged.String(), part) {
+				t.Errorf("/call/%s: %d %q (log %q) shows the value %q", name, code, body, logged.String(), part)
+			}
+		}
+		if !strings.Contains(body, name) {
+			t.Errorf("/call/%s: %q does not name the variable", name, body)
+		}
 	}
 }

@@ -5,7 +5,9 @@
 //	GET /                  {"service": $SERVICE_NAME, "alloc": $NOMAD_ALLOC_ID, "host": hostname}
 //	GET /env/NAME          sha256 (hex) of the variable's value, 404 when unset
 //	GET /call/VAR[/path]   GET http://$VAR/path (an upstream address such as
-//	                       127.0.0.1:9091) and relay its status and body
+//	                       127.0.0.1:9091) and relay its status and body;
+//	                       VAR is NAME_ADDR or NOMAD_UPSTREAM_ADDR_*, holding
+//	                       host:port; errors name VAR, never its value
 //	GET /burn?ms=N         spin one CPU for N ms (autoscaling tests)
 //	GET /dial?addr=H:P     only with PROBE=1: open a TCP connection, send a
 //	                       plain HTTP request, report what happened

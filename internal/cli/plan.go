@@ -11,6 +11,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/jsonview"
+	"github.com/stackctl/stackctl/internal/logs"
 	"github.com/stackctl/stackctl/internal/rollout"
 	"github.com/stackctl/stackctl/internal/secrets"
 )
@@ -119,19 +120,27 @@ func writePlan(w io.Writer, p *deploy.Plan) {
 	fmt.Fprintf(w, "Plan: %d service(s) to change, %d unchanged.\n", changed, unchanged)
 }
 
+// writeServicePlan prints one service's plan. What Nomad, Consul and
+// Vault said (the diff's names, warnings, the scheduler's metrics, errors)
+// goes through logs.Printable; the diff's values are quoted (%q).
 func writeServicePlan(w io.Writer, s *deploy.ServicePlan) {
+	p := logs.Printable[string]
 	fmt.Fprintf(w, "  %s job %-28s %s\n", changeSymbol[s.JobChange], s.Name, jobSummary(s))
 	if s.JobChange == deploy.Update && s.Diff != nil {
 		writeJobDiff(w, s.Diff)
 	}
 	for _, n := range s.Notes {
-		fmt.Fprintf(w, "      ! %s\n", n)
+		fmt.Fprintf(w, "      ! %s\n", p(n))
 	}
 	for _, g := range sortedKeys(s.FailedPlaces) {
-		fmt.Fprintf(w, "      ! group %s would not be placed: %s\n", g, rollout.WhyUnplaced(s.FailedPlaces[g]))
+		fmt.Fprintf(w, "      ! group %s would not be placed: %s\n", p(g), p(rollout.WhyUnplaced(s.FailedPlaces[g])))
 	}
 	if s.Warnings != "" {
-		fmt.Fprintf(w, "      ! Nomad warns: %s\n", strings.ReplaceAll(strings.TrimSpace(s.Warnings), "\n", "\n        "))
+		lines := strings.Split(strings.TrimSpace(s.Warnings), "\n")
+		for i, l := range lines {
+			lines[i] = p(l)
+		}
+		fmt.Fprintf(w, "      ! Nomad warns: %s\n", strings.Join(lines, "\n        "))
 	}
 	if s.Policy != nil {
 		fmt.Fprintf(w, "  %s vault policy %-21s %s\n", changeSymbol[s.PolicyChange], s.Policy.Name, s.PolicyChange)
@@ -141,7 +150,7 @@ func writeServicePlan(w io.Writer, s *deploy.ServicePlan) {
 	}
 	writeIntentionsPlan(w, s)
 	for _, sec := range s.Secrets {
-		fmt.Fprintf(w, "    secret %-27s %s key %s: %s\n", sec.Env, sec.Path, sec.Key, secretState(sec))
+		fmt.Fprintf(w, "    secret %-27s %s key %s: %s\n", sec.Env, sec.Path, sec.Key, logs.Printable(secretState(sec)))
 	}
 }
 
@@ -234,11 +243,11 @@ func writeFields(w io.Writer, fields []*nomad.FieldDiff, indent int) {
 	for _, f := range fields {
 		switch f.Type {
 		case "Added":
-			fmt.Fprintf(w, "%s+ %s: %q\n", pad, f.Name, f.New)
+			fmt.Fprintf(w, "%s+ %s: %q\n", pad, logs.Printable(f.Name), f.New)
 		case "Deleted":
-			fmt.Fprintf(w, "%s- %s: %q\n", pad, f.Name, f.Old)
+			fmt.Fprintf(w, "%s- %s: %q\n", pad, logs.Printable(f.Name), f.Old)
 		case "Edited":
-			fmt.Fprintf(w, "%s~ %s: %q => %q\n", pad, f.Name, f.Old, f.New)
+			fmt.Fprintf(w, "%s~ %s: %q => %q\n", pad, logs.Printable(f.Name), f.Old, f.New)
 		}
 	}
 }
@@ -248,7 +257,7 @@ func writeObjects(w io.Writer, objs []*nomad.ObjectDiff, indent int) {
 		if o.Type == "None" {
 			continue
 		}
-		fmt.Fprintf(w, "%s%s %s\n", strings.Repeat(" ", indent), diffSymbol(o.Type), o.Name)
+		fmt.Fprintf(w, "%s%s %s\n", strings.Repeat(" ", indent), diffSymbol(o.Type), logs.Printable(o.Name))
 		writeFields(w, o.Fields, indent+2)
 		writeObjects(w, o.Objects, indent+2)
 	}

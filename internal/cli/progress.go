@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/stackctl/stackctl/internal/logs"
 	"github.com/stackctl/stackctl/internal/rollout"
 )
 
@@ -30,8 +31,21 @@ func lineReporter(w io.Writer) rollout.Reporter {
 	return func(e rollout.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), e)
+		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), printableEvent(e))
 	}
+}
+
+// printableEvent is an event's text for a terminal or a log: events carry
+// what the cluster said (a deployment's status, a scaling event's message,
+// a task's stderr), and whoever built them, each line goes through
+// logs.Printable (rollout's texts already did: it changes nothing twice).
+// The lines an event continues on stay lines.
+func printableEvent(e rollout.Event) string {
+	lines := strings.Split(e.String(), "\n")
+	for i, l := range lines {
+		lines[i] = logs.Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ttyView keeps one status line per service at the bottom of the screen
@@ -51,9 +65,10 @@ func (v *ttyView) report(e rollout.Event) {
 		fmt.Fprintf(v.w, "\x1b[%dA\x1b[J", v.drawn)
 	}
 	if e.Status {
-		v.status[e.Service] = e.String()
+		// One line: the block is cleared by counting lines.
+		v.status[e.Service] = logs.Printable(e.String())
 	} else {
-		fmt.Fprintf(v.w, "%s  %s\n", time.Now().Format("15:04:05"), e)
+		fmt.Fprintf(v.w, "%s  %s\n", time.Now().Format("15:04:05"), printableEvent(e))
 	}
 	names := make([]string, 0, len(v.status))
 	for n := range v.status {

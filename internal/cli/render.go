@@ -11,6 +11,7 @@ import (
 	"github.com/stackctl/stackctl/internal/artifact"
 	"github.com/stackctl/stackctl/internal/compile"
 	"github.com/stackctl/stackctl/internal/kube"
+	"github.com/stackctl/stackctl/internal/logs"
 	"github.com/stackctl/stackctl/internal/outdir"
 	"github.com/stackctl/stackctl/internal/render"
 	"github.com/stackctl/stackctl/internal/spec"
@@ -26,8 +27,11 @@ func renderCommand() *ucli.Command {
 DIR/<service>/job.nomad.hcl, job.json, vault-policy.hcl, vault-role.json
 (Nomad >= 1.7) and intentions.hcl, each atomically, and only when its bytes
 changed: a second render of an unchanged stack writes nothing. DIR/` + nomadManifest + `
-lists what stackctl wrote; files it listed that are no longer generated (a
-removed service) are deleted, other files in DIR never are.
+lists what stackctl wrote, with the SHA-256 of the bytes; files it listed
+that are no longer generated (a removed service) are deleted. A file is
+replaced or deleted only while it holds exactly what stackctl wrote there:
+other files in DIR, and files edited since, are left and named (a generated
+file left so makes render exit 1).
 --target kubernetes renders the same stack as Kubernetes manifests instead:
 DIR/<service>/kubernetes.yaml and DIR/_shared/kubernetes.yaml (docs/comparison.md),
 listed in DIR/` + kubeManifest + `.`,
@@ -158,12 +162,15 @@ func emitKubernetes(c *ucli.Context, st *spec.Stack) error {
 
 // writeOutput brings dir up to date with files and says what changed: a
 // line per file written or removed, then a count. Pruning is left out with
-// --service, whose files are a subset of the stack's.
+// --service, whose files are a subset of the stack's. A file render would
+// replace or remove but did not write (or that was edited since) is left
+// and named on stderr; when it is one of this run's files, the output is
+// incomplete and render exits 1.
 func writeOutput(c *ucli.Context, dir string, files []artifact.File, manifest string) error {
 	res, err := outdir.Sync(dir, files, outdir.Options{
 		Manifest: manifest,
 		Prune:    len(c.StringSlice("service")) == 0,
-		Header:   "Files written by `stackctl render`; the next render may replace or remove them. Other files here are left alone.",
+		Header:   "Files written by `stackctl render`; the next render may replace or remove them while they hold these bytes. Other files here are left alone.",
 	})
 	w := bufio.NewWriter(c.App.Writer)
 	for _, p := range res.Written {
@@ -173,10 +180,30 @@ func writeOutput(c *ucli.Context, dir string, files []artifact.File, manifest st
 		fmt.Fprintf(w, "removed %s\n", filepath.Join(dir, filepath.FromSlash(p)))
 	}
 	if err == nil {
-		fmt.Fprintf(w, "%s: %d written, %d unchanged, %d removed\n", dir, len(res.Written), len(res.Unchanged), len(res.Removed))
+		fmt.Fprintf(w, "%s: %d written, %d unchanged, %d removed", dir, len(res.Written), len(res.Unchanged), len(res.Removed))
+		if len(res.Kept) > 0 {
+			fmt.Fprintf(w, ", %d kept", len(res.Kept))
+		}
+		fmt.Fprintln(w)
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
+	}
+	// The paths come from the manifest, which anybody may have written.
+	ew := c.App.ErrWriter
+	for _, msg := range res.Ignored {
+		fmt.Fprintf(ew, "Warning: %s: %s\n", filepath.Join(dir, manifest), logs.Printable(msg))
+	}
+	incomplete := 0
+	for _, k := range res.Kept {
+		what := "not removed"
+		if k.Generated {
+			what, incomplete = "not written", incomplete+1
+		}
+		fmt.Fprintf(ew, "Warning: %s %s: %s\n", logs.Printable(filepath.Join(dir, filepath.FromSlash(k.Path))), what, k.Why)
+	}
+	if err == nil && incomplete > 0 {
+		return fmt.Errorf("%d generated file(s) in %s were not written, the output is incomplete: move the files named above away (or delete them) and render again", incomplete, dir)
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/jsonview"
+	"github.com/stackctl/stackctl/internal/logs"
 	"github.com/stackctl/stackctl/internal/status"
 )
 
@@ -88,7 +89,7 @@ func runStatus(c *ucli.Context) error {
 		for _, r := range s.Routes {
 			routes = append(routes, r.String())
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.Version, s.Status, s.Healthy(), s.Count(), dep, strings.Join(routes, "; "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(s.Service), s.Version, cell(s.Status), s.Healthy(), s.Count(), cell(dep), cell(strings.Join(routes, "; ")))
 	}
 	tw.Flush()
 	if len(list) == 0 {
@@ -97,29 +98,37 @@ func runStatus(c *ucli.Context) error {
 	return nil
 }
 
+// cell is cluster text made printable (logs.Printable) for a column of a
+// table: a tab in it would start another column.
+func cell(s string) string { return strings.ReplaceAll(logs.Printable(s), "\t", `\x09`) }
+
+// writeDetail prints one service. Every string in d comes from the
+// cluster: each goes through logs.Printable (cell in the table), so a
+// check's output or an event's message cannot drive the terminal.
 func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
-	fmt.Fprintf(w, "Service     %s\n", d.Service)
+	p := logs.Printable[string]
+	fmt.Fprintf(w, "Service     %s\n", p(d.Service))
 	fmt.Fprintf(w, "Version     %d\n", d.Version)
-	fmt.Fprintf(w, "Status      %s\n", d.Status)
+	fmt.Fprintf(w, "Status      %s\n", p(d.Status))
 	fmt.Fprintf(w, "Healthy     %s\n", d.Healthy())
 	fmt.Fprintf(w, "Count       %s\n", d.Count())
 	if dep := d.Deployment; dep != nil {
-		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", cluster.ShortID(dep.ID), dep.Status, dep.JobVersion, dep.StatusDescription)
+		fmt.Fprintf(w, "Deployment  %s %s (job version %d): %s\n", p(cluster.ShortID(dep.ID)), p(dep.Status), dep.JobVersion, p(dep.StatusDescription))
 	}
 	if d.MeshErr != nil {
-		fmt.Fprintf(w, "Mesh        unknown: %v\n", d.MeshErr)
+		fmt.Fprintf(w, "Mesh        unknown: %s\n", p(d.MeshErr.Error()))
 	}
 	if d.Mesh != nil {
 		fmt.Fprintf(w, "Mesh        %s\n", d.Mesh)
 		for _, why := range d.Mesh.Waiting {
-			fmt.Fprintf(w, "            %s\n", why)
+			fmt.Fprintf(w, "            %s\n", p(why))
 		}
 	}
 	for _, r := range d.Routes {
-		fmt.Fprintf(w, "Route       %s\n", r)
+		fmt.Fprintf(w, "Route       %s\n", p(r.String()))
 	}
 	for _, ev := range d.Scaling {
-		fmt.Fprintf(w, "Scaling     %s  %s\n", ev.Time.Format(time.RFC3339), ev.Text())
+		fmt.Fprintf(w, "Scaling     %s  %s\n", ev.Time.Format(time.RFC3339), p(ev.Text()))
 	}
 	fmt.Fprintln(w, "\nAllocations")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -130,7 +139,7 @@ func writeDetail(w io.Writer, d *status.Detail, now time.Time) error {
 			h = fmt.Sprint(*a.DeploymentStatus.Healthy)
 		}
 		age := now.Sub(time.Unix(0, a.CreateTime)).Round(time.Second)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cluster.ShortID(a.ID), a.NodeName, a.JobVersion, a.DesiredStatus, a.ClientStatus, h, age)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cell(cluster.ShortID(a.ID)), cell(a.NodeName), a.JobVersion, cell(a.DesiredStatus), cell(a.ClientStatus), h, age)
 	}
 	return tw.Flush()
 }

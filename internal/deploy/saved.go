@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/compile"
@@ -33,14 +35,18 @@ const SavedPlanFormat = "stackctl-plan/2"
 // artifacts applied are always what the compiler makes of valid
 // descriptors.
 
-// SavedPlan is a plan written to disk. It holds no secret values (jobs
-// only reference Vault paths), but it does hold variable values.
+// SavedPlan is a plan written to disk. It holds no secret values: jobs
+// only reference Vault paths, and of the variables it keeps only those
+// the stack declares not sensitive (saveable); the sensitive ones are
+// read from the environment again when it is applied.
 type SavedPlan struct {
 	Format     string            `json:"format"`
 	Config     Config            `json:"configuration"`
 	Selected   []string          `json:"services_selected,omitempty"`
 	Services   []SavedService    `json:"services"`
 	Intentions []SavedIntentions `json:"intentions,omitempty"`
+
+	path string // where LoadSaved read it, for messages
 }
 
 // SavedService is one selected service of a saved plan: its compiled
@@ -61,11 +67,17 @@ type SavedIntentions struct {
 }
 
 // Config is what a bundle was compiled from: enough to compile it again.
+// In memory it holds every value given; the copy a plan saves holds only
+// the declared, non-sensitive ones (saveable).
 type Config struct {
 	Files   []string          `json:"files"`          // descriptor files, in load order
 	Sources map[string]string `json:"sources"`        // every file read: descriptors and -var-files
 	Vars    []Var             `json:"vars,omitempty"` // -var and -var-file, in command-line order
 	Env     []string          `json:"env,omitempty"`  // STACKCTL_VAR_* variables
+	// Sensitive names the sensitive variables that were given a value
+	// (never the value): applying the saved plan reads them from the
+	// environment again.
+	Sensitive []string `json:"sensitive_variables,omitempty"`
 }
 
 // Var is one -var NAME=VALUE, or -var-file FILE when File is set.
@@ -96,15 +108,57 @@ func NewConfig(p *spec.Parser, paths []string, vars []spec.VarArg, environ []str
 	return c, nil
 }
 
-// Compile loads, validates and compiles the configuration again, from the
-// saved sources only.
-func (c *Config) Compile() (*compile.Bundle, error) {
-	p := spec.NewParser(sourceFS(c.Sources))
-	var vars []spec.VarArg
-	for _, v := range c.Vars {
-		vars = append(vars, spec.VarArg{File: v.File, Value: v.Value})
+// environ is the process's environment, where applying a saved plan finds
+// its sensitive variables; tests replace it.
+var environ = os.Environ
+
+// MissingSensitiveError means a saved plan is applied without a sensitive
+// variable it was planned with in the environment: the plan does not hold
+// its value.
+type MissingSensitiveError struct {
+	Names []string
+	Path  string // the saved plan
+}
+
+func (e *MissingSensitiveError) Error() string {
+	var set []string
+	for _, n := range e.Names {
+		set = append(set, spec.EnvVarPrefix+n+"=...")
 	}
-	st, diags := p.Load(c.Files, spec.LoadOptions{Vars: vars, Environ: c.Env})
+	path := e.Path
+	if path == "" {
+		path = "FILE"
+	}
+	return fmt.Sprintf("the saved plan holds no value for the sensitive variable(s) %s: a plan never saves sensitive values, nothing was changed. Pass them in the environment when applying it: %s stackctl deploy --plan %s",
+		strings.Join(e.Names, ", "), strings.Join(set, " "), path)
+}
+
+// Compile loads, validates and compiles the configuration again, from the
+// saved sources only, and the sensitive variables from the environment.
+func (c *Config) Compile() (*compile.Bundle, error) {
+	env := slices.Clone(c.Env)
+	if len(c.Sensitive) > 0 {
+		have := map[string]string{}
+		for _, kv := range environ() {
+			if name, ok := strings.CutPrefix(kv, spec.EnvVarPrefix); ok {
+				name, _, _ = strings.Cut(name, "=")
+				have[name] = kv
+			}
+		}
+		var missing []string
+		for _, name := range c.Sensitive {
+			kv, ok := have[name]
+			if !ok {
+				missing = append(missing, name)
+				continue
+			}
+			env = append(env, kv)
+		}
+		if len(missing) > 0 {
+			return nil, &MissingSensitiveError{Names: missing}
+		}
+	}
+	st, diags := c.load(env)
 	if diags.HasErrors() {
 		var msgs []string
 		for _, d := range diags {
@@ -121,13 +175,113 @@ func (c *Config) Compile() (*compile.Bundle, error) {
 	return compile.Compile(st), nil
 }
 
+// load reads the configuration's descriptors from its sources, with env
+// as the environment.
+func (c *Config) load(env []string) (*spec.Stack, hcl.Diagnostics) {
+	p := spec.NewParser(sourceFS(c.Sources))
+	var vars []spec.VarArg
+	for _, v := range c.Vars {
+		vars = append(vars, spec.VarArg{File: v.File, Value: v.Value})
+	}
+	return p.Load(c.Files, spec.LoadOptions{Vars: vars, Environ: env})
+}
+
+// saveable is the configuration as a plan file may hold it: only the
+// variables the stack declares (a shell's STACKCTL_VAR_* may be meant for
+// other stacks, a -var-file may set more), and none that is sensitive,
+// from the environment, -var or a -var-file; Sensitive names those that
+// were given, so that applying the plan asks the environment for them.
+// Which variables are declared and sensitive is spec's to say: the
+// descriptors are loaded once more.
+func (c *Config) saveable() (*Config, error) {
+	st, diags := c.load(c.Env)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("the plan's descriptors no longer load: %w", diags)
+	}
+	sensitive := map[string]bool{}
+	for _, v := range st.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
+	keep := func(name string) bool { s, declared := sensitive[name]; return declared && !s }
+	given := map[string]bool{}
+	out := &Config{Files: c.Files, Sources: maps.Clone(c.Sources)}
+	for _, kv := range c.Env {
+		name, _, _ := strings.Cut(strings.TrimPrefix(kv, spec.EnvVarPrefix), "=")
+		if keep(name) {
+			out.Env = append(out.Env, kv)
+		} else if sensitive[name] {
+			given[name] = true
+		}
+	}
+	rewritten := map[string]bool{}
+	for _, v := range c.Vars {
+		if !v.File {
+			name, _, _ := strings.Cut(v.Value, "=")
+			if keep(name) {
+				out.Vars = append(out.Vars, v)
+			} else if sensitive[name] {
+				given[name] = true
+			}
+			continue
+		}
+		out.Vars = append(out.Vars, v)
+		if rewritten[v.Value] {
+			continue
+		}
+		rewritten[v.Value] = true
+		src, dropped, err := keepAttributes(v.Value, c.Sources[v.Value], keep)
+		if err != nil {
+			return nil, err
+		}
+		out.Sources[v.Value] = src
+		for _, name := range dropped {
+			if sensitive[name] {
+				given[name] = true
+			}
+		}
+	}
+	out.Sensitive = slices.Sorted(maps.Keys(given))
+	return out, nil
+}
+
+// keepAttributes rewrites a -var-file with only the attributes keep
+// accepts, each with its own source text, in file order; dropped names
+// the others.
+func keepAttributes(name, src string, keep func(string) bool) (string, []string, error) {
+	f, diags := hclsyntax.ParseConfig([]byte(src), name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return "", nil, fmt.Errorf("read %s again: %w", name, diags)
+	}
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok || len(body.Blocks) > 0 {
+		return "", nil, fmt.Errorf("%s is not a file of NAME = VALUE lines", name)
+	}
+	attrs := slices.Collect(maps.Values(body.Attributes))
+	slices.SortFunc(attrs, func(a, b *hclsyntax.Attribute) int { return a.SrcRange.Start.Byte - b.SrcRange.Start.Byte })
+	var b strings.Builder
+	var dropped []string
+	for _, a := range attrs {
+		if !keep(a.Name) {
+			dropped = append(dropped, a.Name)
+			continue
+		}
+		b.WriteString(src[a.SrcRange.Start.Byte:a.SrcRange.End.Byte])
+		b.WriteString("\n")
+	}
+	return b.String(), dropped, nil
+}
+
 // Save writes plan p of bundle b to path, atomically (mode 0600: it
 // describes the system and holds variable values).
 func Save(path string, b *compile.Bundle, p *Plan) error {
 	if p.Config == nil {
 		return errors.New("the plan has no configuration to save")
 	}
-	sp := SavedPlan{Format: SavedPlanFormat, Config: *p.Config}
+	cfg, err := p.Config.saveable()
+	if err != nil {
+		return err
+	}
+	sp := SavedPlan{Format: SavedPlanFormat, Config: *cfg}
 	for _, s := range p.Services {
 		if s.Intentions != nil && s.Intentions.Change.changes() {
 			e, err := intentionsJSON(s.Intentions.Want)
@@ -215,6 +369,7 @@ func LoadSaved(path string) (*SavedPlan, error) {
 	if len(sp.Services) == 0 {
 		return nil, fmt.Errorf("the saved plan %s holds no service", path)
 	}
+	sp.path = path
 	return &sp, nil
 }
 
@@ -232,6 +387,11 @@ func (e *TamperedError) Error() string {
 // bundle (the whole stack) for deploy to use.
 func (sp *SavedPlan) Verify() (*compile.Bundle, error) {
 	b, err := sp.Config.Compile()
+	var missing *MissingSensitiveError
+	if errors.As(err, &missing) {
+		missing.Path = sp.path
+		return nil, missing
+	}
 	if err != nil {
 		return nil, &TamperedError{Problems: []string{err.Error()}}
 	}

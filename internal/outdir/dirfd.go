@@ -2,6 +2,8 @@ package outdir
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -103,6 +105,132 @@ func (d *dirHandle) holds(name string, want []byte) bool {
 		n += m
 	}
 	return bytes.Equal(got[:n], want)
+}
+
+// fileState is what a name in a directory holds.
+type fileState struct {
+	absent  bool
+	regular bool
+	same    bool   // holds exactly the bytes compared with
+	sum     string // checksum of its bytes, when asked for and not same
+	err     error  // it could not be read
+}
+
+// inspect says what name is: absent, not a regular file (a symlink is
+// never followed, a FIFO never blocks), or a regular file holding want
+// (same); with withSum, the checksum of a regular file's bytes too unless
+// they are want.
+func (d *dirHandle) inspect(name string, want []byte, withSum bool) fileState {
+	fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ENOENT:
+		return fileState{absent: true}
+	case err == unix.ELOOP:
+		return fileState{}
+	case err != nil:
+		return fileState{regular: true, err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fileState{regular: true, err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fileState{}
+	}
+	h := sha256.New()
+	if want != nil && st.Size == int64(len(want)) {
+		bp := readBufs.Get().(*[]byte)
+		defer readBufs.Put(bp)
+		if cap(*bp) < len(want) {
+			*bp = make([]byte, len(want))
+		}
+		got := (*bp)[:len(want)]
+		n, err := readFull(fd, got)
+		if err != nil {
+			return fileState{regular: true, err: err}
+		}
+		if n == len(got) && bytes.Equal(got, want) {
+			return fileState{regular: true, same: true}
+		}
+		if !withSum {
+			return fileState{regular: true}
+		}
+		h.Write(got[:n])
+	} else if !withSum {
+		return fileState{regular: true}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := readFull(fd, buf)
+		h.Write(buf[:n])
+		if err != nil {
+			return fileState{regular: true, err: err}
+		}
+		if n < len(buf) {
+			break
+		}
+	}
+	return fileState{regular: true, sum: hex.EncodeToString(h.Sum(nil))}
+}
+
+// readFull reads until b is full or the file ends.
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// errNotPlain: a component of a path is a symlink or not a directory.
+var errNotPlain = errors.New("not a plain directory")
+
+// openPlain opens the directory dir below d one component at a time,
+// never following a symlink and creating nothing: the walk a manifest
+// entry is allowed. It fails with fs.ErrNotExist when a component is
+// missing and errNotPlain when one is a symlink or not a directory.
+func (d *dirHandle) openPlain(dir string) (*dirHandle, error) {
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(d.fd, ".", flags, 0)
+	if err != nil {
+		return nil, err
+	}
+	if dir != "." {
+		for _, c := range strings.Split(dir, "/") {
+			next, err := unix.Openat(fd, c, flags, 0)
+			unix.Close(fd)
+			switch {
+			case err == unix.ENOENT:
+				return nil, fs.ErrNotExist
+			case err == unix.ELOOP || err == unix.ENOTDIR:
+				return nil, errNotPlain
+			case err != nil:
+				return nil, err
+			}
+			fd = next
+		}
+	}
+	return &dirHandle{fd: fd}, nil
+}
+
+// remove unlinks the file name.
+func (d *dirHandle) remove(name string) error {
+	err := unix.Unlinkat(d.fd, name, 0)
+	if err == unix.ENOENT {
+		return fs.ErrNotExist
+	}
+	return err
 }
 
 // readBufs recycles the buffers existing files are read into for the

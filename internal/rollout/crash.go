@@ -51,14 +51,16 @@ const (
 )
 
 // How says how the task ended: the exit code, the signal, an OOM kill, or
-// the error that kept it from running.
+// the error that kept it from running. Like every method that words a
+// crash for people, it shows Nomad's text made printable (Printable);
+// the fields keep it exact.
 func (c Crash) How() string {
 	switch {
 	case c.Event != nomad.TaskTerminated:
 		if c.Detail == "" {
-			return c.Event
+			return Printable(c.Event)
 		}
-		return c.Event + ": " + c.Detail
+		return Printable(c.Event + ": " + c.Detail)
 	case c.OOMKilled:
 		return fmt.Sprintf("killed for running out of memory (OOM, exit code %d): raise resources.memory or memory_max", c.ExitCode)
 	case c.Signal != 0:
@@ -79,7 +81,7 @@ func (c Crash) Then() string {
 	case NextGaveUp:
 		msg := fmt.Sprintf("restarted %d time(s), then the restart policy gave up", c.Restarts)
 		if c.Detail != "" && c.Event == nomad.TaskTerminated {
-			msg += " (" + c.Detail + ")"
+			msg += " (" + Printable(c.Detail) + ")"
 		}
 		return msg
 	}
@@ -88,7 +90,7 @@ func (c Crash) Then() string {
 
 // String is the crash on one line, without its stderr.
 func (c Crash) String() string {
-	return fmt.Sprintf("task %s in allocation %s: %s; %s", c.Task, cluster.ShortID(c.Allocation), c.How(), c.Then())
+	return fmt.Sprintf("task %s in allocation %s: %s; %s", Printable(c.Task), Printable(cluster.ShortID(c.Allocation)), c.How(), c.Then())
 }
 
 // Lines is the crash with the end of its stderr on indented lines.
@@ -96,10 +98,10 @@ func (c Crash) Lines() string {
 	var b strings.Builder
 	b.WriteString(c.String())
 	for _, l := range c.Stderr {
-		b.WriteString("\n    stderr: " + l)
+		b.WriteString("\n    stderr: " + Printable(l))
 	}
 	if c.StderrUnavailable != "" {
-		b.WriteString("\n    (no stderr: " + c.StderrUnavailable + ")")
+		b.WriteString("\n    (no stderr: " + Printable(c.StderrUnavailable) + ")")
 	}
 	return b.String()
 }
@@ -202,13 +204,14 @@ const (
 // stderrLines non-blank lines, or, when a Go runtime message ("panic: ",
 // "fatal error: ") is among the lines read, that message and the lines
 // after it, since the panic line says more than the end of its stack.
-// Control characters are replaced so a log cannot drive the terminal.
+// The lines are kept as the task wrote them (cut to a length): they are
+// data, which JSON writes exactly; Lines makes them printable for people.
 func stderrTail(log []byte) []string {
 	var lines []string
 	for _, l := range strings.Split(string(log), "\n") {
 		l = strings.TrimRight(l, "\r \t")
 		if strings.TrimSpace(l) != "" {
-			lines = append(lines, clean(l))
+			lines = append(lines, shorten(l, stderrLineBytes))
 		}
 	}
 	start := max(len(lines)-stderrLines, 0)
@@ -221,26 +224,15 @@ func stderrTail(log []byte) []string {
 	return lines[start:min(start+stderrLines, len(lines))]
 }
 
-// clean makes one log line safe and short to print.
-func clean(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "?")
+// shorten cuts s to at most n bytes, on a character boundary, marking
+// the cut with "...".
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t':
-			return ' '
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > stderrLineBytes {
-		cut := stderrLineBytes
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
 	}
-	return s
+	return s[:cut] + "..."
 }

@@ -201,7 +201,7 @@ func (in *inspector) readStderr(ctx context.Context, c *Crash) {
 		in.mu.Lock()
 		in.logsOff = "the token may not read logs"
 		in.mu.Unlock()
-		in.report.Emit(in.t.Service, KindLogsUnavailable, fmt.Sprintf("cannot show the tasks' stderr: %v; going on without it", err),
+		in.report.Emit(in.t.Service, KindLogsUnavailable, fmt.Sprintf("cannot show the tasks' stderr: %s; going on without it", Printable(err.Error())),
 			LogsUnavailable{Reason: err.Error()})
 		c.StderrUnavailable = "the token may not read logs"
 	case err != nil:
@@ -221,7 +221,7 @@ func (in *inspector) reportUnhealthy(a *nomad.AllocationListStub, reason string)
 	if skip {
 		return
 	}
-	in.report.Emit(in.t.Service, KindUnhealthy, fmt.Sprintf("allocation %s unhealthy: %s", cluster.ShortID(a.ID), reason),
+	in.report.Emit(in.t.Service, KindUnhealthy, Printable(fmt.Sprintf("allocation %s unhealthy: %s", cluster.ShortID(a.ID), reason)),
 		Unhealthy{Allocation: a.ID, Group: a.TaskGroup, Reason: reason})
 }
 
@@ -245,7 +245,7 @@ func (in *inspector) reasons() []string {
 		out = append(out[:10], fmt.Sprintf("... and %d more (nomad alloc status)", len(out)-10))
 	}
 	if in.readErr != nil {
-		out = append(out, "could not read the deployment's allocations: "+in.readErr.Error())
+		out = append(out, "could not read the deployment's allocations: "+Printable(in.readErr.Error()))
 	}
 	return out
 }

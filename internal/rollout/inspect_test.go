@@ -20,10 +20,11 @@ func TestStderrTail(t *testing.T) {
 	}{
 		{"last five non-blank lines", "1\n2\n\n3\n4\n5\n6\n7\n", []string{"3", "4", "5", "6", "7"}},
 		{"from the last Go panic", "panic: old\nx\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:9 +0x1d\nexit\nmore\n",
-			[]string{"panic: boom", "goroutine 1 [running]:", "main.main()", " /src/main.go:9 +0x1d", "exit"}},
+			[]string{"panic: boom", "goroutine 1 [running]:", "main.main()", "\t/src/main.go:9 +0x1d", "exit"}},
 		{"fatal error too", "a\nfatal error: all goroutines are asleep - deadlock!\nb\n", []string{"fatal error: all goroutines are asleep - deadlock!", "b"}},
-		{"control characters replaced", "\x1b[2Jcleared\r\n", []string{"?[2Jcleared"}},
-		{"invalid UTF-8 replaced", "a\xffb\n", []string{"a?b"}},
+		// The lines are data, kept exact (Crash.Lines escapes them).
+		{"control characters kept", "\x1b[2Jcleared\r\n", []string{"\x1b[2Jcleared"}},
+		{"invalid UTF-8 kept", "a\xffb\n", []string{"a\xffb"}},
 		{"empty", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -32,6 +33,10 @@ func TestStderrTail(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+	c := Crash{Task: "web", Allocation: "0123456789", Event: nomad.TaskTerminated, ExitCode: 2, Stderr: stderrTail([]byte("\x1b[2Jcleared\u202e\na\xffb\n"))}
+	if got, want := c.Lines(), "\n    stderr: \\x1b[2Jcleared\\u202e\n    stderr: a\\xffb"; !strings.HasSuffix(got, want) {
+		t.Errorf("Lines() = %q, want it to end with %q", got, want)
 	}
 	long := stderrTail([]byte(strings.Repeat("é", 300)))
 	if len(long) != 1 || len(long[0]) > stderrLineBytes+3 || !strings.HasSuffix(long[0], "...") || !strings.HasPrefix(long[0], "é") {

@@ -25,9 +25,12 @@ import (
 // Connect instances.
 // It is the data of a KindMesh event.
 type MeshStatus struct {
-	Running int      `json:"running"`
-	Ready   int      `json:"ready"`
-	Waiting []string `json:"waiting,omitempty"` // one line per running allocation not offered, with why
+	Running int `json:"running"`
+	Ready   int `json:"ready"`
+	// Waiting has one line per running allocation not offered, with why,
+	// for people: Consul's check output in it is made printable, like in
+	// every sentence stackctl words (Printable).
+	Waiting []string `json:"waiting,omitempty"`
 }
 
 // Done says whether every running allocation is offered.
@@ -66,10 +69,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			if routable(c.Status) {
 				continue
 			}
-			out := strings.TrimSpace(c.Output)
-			if len(out) > 160 {
-				out = out[:160] + "..."
-			}
+			out := shorten(strings.TrimSpace(c.Output), 160)
 			if out == "" {
 				failing = append(failing, fmt.Sprintf("check %q %s", c.Name, c.Status))
 			} else {
@@ -77,7 +77,7 @@ func meshStatus(allocs []*nomad.AllocationListStub, group string, entries []*con
 			}
 		}
 		sort.Strings(failing)
-		m.Waiting = append(m.Waiting, fmt.Sprintf("allocation %s: %s", cluster.ShortID(a.ID), strings.Join(failing, "; ")))
+		m.Waiting = append(m.Waiting, Printable(fmt.Sprintf("allocation %s: %s", cluster.ShortID(a.ID), strings.Join(failing, "; "))))
 	}
 	sort.Strings(m.Waiting)
 	return m

@@ -36,7 +36,9 @@ func WhyUnplaced(m *nomad.AllocationMetric) string {
 	return strings.Join(why, "; ")
 }
 
-// PlacementReasons turns the scheduler's metrics into sentences, by group.
+// PlacementReasons turns the scheduler's metrics into sentences, by group,
+// with the scheduler's words as it gave them (Placement data); people get
+// them through Printable.
 func PlacementReasons(failed map[string]*nomad.AllocationMetric) []string {
 	groups := make([]string, 0, len(failed))
 	for g := range failed {
@@ -60,14 +62,15 @@ func PlacementReasons(failed map[string]*nomad.AllocationMetric) []string {
 func explain(ctx context.Context, cl *cluster.Cluster, t Target, depID string, in *inspector) []string {
 	allocs, err := cl.Nomad.DeploymentAllocations(ctx, t.Namespace, depID)
 	if err != nil {
-		return append(in.reasons(), "could not read the deployment's allocations: "+err.Error())
+		return append(in.reasons(), "could not read the deployment's allocations: "+Printable(err.Error()))
 	}
 	in.observe(ctx, allocs, true)
 	return append(in.reasons(), eventReasons(allocs, in.crashedAllocs())...)
 }
 
 // eventReasons lists the telling task events of the unhealthy or failed
-// allocations not in skip (those whose failures were told already).
+// allocations not in skip (those whose failures were told already), with
+// Nomad's words made printable.
 func eventReasons(allocs []*nomad.AllocationListStub, skip map[string]bool) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -81,10 +84,10 @@ func eventReasons(allocs []*nomad.AllocationListStub, skip map[string]bool) []st
 				if !interestingEvent(ev) {
 					continue
 				}
-				msg := fmt.Sprintf("task %s: %s: %s", task, ev.Type, eventText(ev))
+				msg := Printable(fmt.Sprintf("task %s: %s: %s", task, ev.Type, eventText(ev)))
 				if !seen[msg] {
 					seen[msg] = true
-					out = append(out, fmt.Sprintf("allocation %s %s", cluster.ShortID(a.ID), msg))
+					out = append(out, fmt.Sprintf("allocation %s %s", Printable(cluster.ShortID(a.ID)), msg))
 				}
 			}
 		}
@@ -144,6 +147,8 @@ func (t *checkTracker) poll(ctx context.Context, cl *cluster.Cluster, service st
 	}
 }
 
+// failing words the failing checks for people: Consul's output made
+// printable (a check's output is whatever the checked program answered).
 func (t *checkTracker) failing() []string {
 	var out []string
 	for name, output := range t.critical {
@@ -153,11 +158,11 @@ func (t *checkTracker) failing() []string {
 			out = append(out, fmt.Sprintf("health check %q critical (Consul gave no output: the task may not be running)", name))
 			continue
 		}
-		out = append(out, fmt.Sprintf("health check %q failing: %s", name, clean(output)))
+		out = append(out, fmt.Sprintf("health check %q failing: %s", name, Printable(shorten(output, stderrLineBytes))))
 	}
 	sort.Strings(out)
 	if t.err != nil {
-		out = append(out, "could not read the health checks: "+t.err.Error())
+		out = append(out, "could not read the health checks: "+Printable(t.err.Error()))
 	}
 	return out
 }

@@ -26,7 +26,8 @@ const (
 	Unplaced   Outcome = "not placed"
 )
 
-// Result describes a finished (or abandoned) rollout.
+// Result describes a finished (or abandoned) rollout. Its text is for
+// people: what the cluster said in it is made printable (Printable).
 type Result struct {
 	Service      string
 	Outcome      Outcome
@@ -63,14 +64,14 @@ func Watch(ctx context.Context, cl *cluster.Cluster, t Target, report Reporter) 
 		return res, err
 	}
 	if len(eval.FailedTGAllocs) > 0 {
-		res.Reasons = append(res.Reasons, PlacementReasons(eval.FailedTGAllocs)...)
-		for _, r := range res.Reasons {
-			report.Emit(t.Service, KindPlacement, "cannot place: "+r, Placement{Reason: r})
+		for _, r := range PlacementReasons(eval.FailedTGAllocs) {
+			res.Reasons = append(res.Reasons, Printable(r))
+			report.Emit(t.Service, KindPlacement, "cannot place: "+Printable(r), Placement{Reason: r})
 		}
 	}
 	if eval.Status != "complete" {
 		res.Outcome = Failed
-		res.Description = "evaluation " + eval.Status + ": " + eval.StatusDescription
+		res.Description = Printable("evaluation " + eval.Status + ": " + eval.StatusDescription)
 		return res, nil
 	}
 	depID := eval.DeploymentID
@@ -90,7 +91,7 @@ func Watch(ctx context.Context, cl *cluster.Cluster, t Target, report Reporter) 
 		return healthyInMesh(ctx, cl, t, res, report)
 	}
 	res.DeploymentID = depID
-	report.Emit(t.Service, KindDeploymentStarted, fmt.Sprintf("deployment %s started", cluster.ShortID(depID)),
+	report.Emit(t.Service, KindDeploymentStarted, fmt.Sprintf("deployment %s started", Printable(cluster.ShortID(depID))),
 		DeploymentRef{Deployment: depID, JobVersion: t.JobVersion})
 	return followDeployment(ctx, cl, t, res, report)
 }
@@ -109,14 +110,14 @@ func Resume(ctx context.Context, cl *cluster.Cluster, t Target, d *nomad.Deploym
 	switch d.Status {
 	case "failed":
 		res = failedDeployment(ctx, cl, t, res, d, newCheckTracker(), newInspector(cl, t, d.ID, report))
-		res.Description = "the last rollout of job version " + fmt.Sprint(t.JobVersion) + " failed: " + d.StatusDescription
+		res.Description = "the last rollout of job version " + fmt.Sprint(t.JobVersion) + " failed: " + Printable(d.StatusDescription)
 		return res, nil
 	case "successful", "cancelled":
-		res.Description = d.StatusDescription
+		res.Description = Printable(d.StatusDescription)
 		return healthyInMesh(ctx, cl, t, res, report)
 	}
-	report.Emit(t.Service, KindFollowing, fmt.Sprintf("the rollout of job version %d (deployment %s) is still %s; following it to its end",
-		t.JobVersion, cluster.ShortID(d.ID), d.Status), DeploymentRef{Deployment: d.ID, JobVersion: t.JobVersion, Status: d.Status})
+	report.Emit(t.Service, KindFollowing, Printable(fmt.Sprintf("the rollout of job version %d (deployment %s) is still %s; following it to its end",
+		t.JobVersion, cluster.ShortID(d.ID), d.Status)), DeploymentRef{Deployment: d.ID, JobVersion: t.JobVersion, Status: d.Status})
 	return followDeployment(ctx, cl, t, res, report)
 }
 
@@ -178,7 +179,7 @@ func followDeployment(ctx context.Context, cl *cluster.Cluster, t Target, res Re
 			switch d.Status {
 			case "successful":
 				end()
-				res.Description = d.StatusDescription
+				res.Description = Printable(d.StatusDescription)
 				return healthyInMesh(ctx, cl, t, res, report)
 			case "failed":
 				end()
@@ -186,7 +187,7 @@ func followDeployment(ctx context.Context, cl *cluster.Cluster, t Target, res Re
 			case "cancelled":
 				end()
 				res.Outcome = Superseded
-				res.Description = d.StatusDescription
+				res.Description = Printable(d.StatusDescription)
 				return res, nil
 			}
 			err = sleep(wctx, pollInterval/4)
@@ -214,7 +215,7 @@ func failedDeployment(ctx context.Context, cl *cluster.Cluster, t Target, res Re
 	dctx, cancel := cluster.Diagnostic(ctx)
 	defer cancel()
 	res.Outcome = Failed
-	res.Description = d.StatusDescription
+	res.Description = Printable(d.StatusDescription)
 	res.Reasons = append(res.Reasons, explain(dctx, cl, t, d.ID, in)...)
 	res.Reasons = append(res.Reasons, checks.failing()...)
 	if m := revertRe.FindStringSubmatch(d.StatusDescription); m != nil {
@@ -271,7 +272,7 @@ func aftermath(ctx context.Context, cl *cluster.Cluster, t Target, d *nomad.Depl
 	}
 	switch stable, err := stableBefore(ctx, cl, t); {
 	case err != nil:
-		msg += fmt.Sprintf(" and reverts %s to its latest stable version (auto_revert; which one is unknown: %v)", t.Service, err)
+		msg += fmt.Sprintf(" and reverts %s to its latest stable version (auto_revert; which one is unknown: %s)", t.Service, Printable(err.Error()))
 	case stable != nil:
 		msg += fmt.Sprintf(" and reverts %s to job version %d (auto_revert)", t.Service, *stable)
 	default:
@@ -371,5 +372,5 @@ func progressLine(d *nomad.Deployment) string {
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("deployment %s %s: %s", cluster.ShortID(d.ID), d.Status, strings.Join(parts, "; "))
+	return Printable(fmt.Sprintf("deployment %s %s: %s", cluster.ShortID(d.ID), d.Status, strings.Join(parts, "; ")))
 }
