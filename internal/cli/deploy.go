@@ -149,7 +149,7 @@ func writeWatched(out io.Writer, ws []deploy.Watched, timeout time.Duration) {
 			fmt.Fprintf(out, "%s: stopped watching (%s); the deployment goes on in Nomad: stackctl status %s\n", w.Service, why, w.Service)
 			writeReasons(out, r.Reasons)
 		case w.Err != nil:
-			fmt.Fprintf(out, "%s: error: %v\n", w.Service, w.Err)
+			fmt.Fprintf(out, "%s: error: %s\n", w.Service, printableLines(w.Err.Error()))
 		case r.Outcome == rollout.Healthy:
 			fmt.Fprintf(out, "%s: healthy\n", w.Service)
 		default:

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/stackctl/stackctl/internal/rollout"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -62,12 +65,22 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "Error: %s\n", ee.err)
+			fmt.Fprintf(stderr, "Error: %s\n", printableLines(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "Error: %s\n", err)
+	fmt.Fprintf(stderr, "Error: %s\n", printableLines(err.Error()))
 	return ExitError
+}
+
+// printableLines escapes what a terminal would act on in each line of an
+// error, keeping its line breaks: errors carry the agents' own answers.
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = rollout.Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {

@@ -5,6 +5,7 @@ package cli
 import (
 	"bytes"
 	"io"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -135,5 +136,20 @@ func TestPlanTextIsPrintable(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in:\n%s", want, got)
 		}
+	}
+}
+
+func TestErrorsArePrintable(t *testing.T) {
+	var stderr strings.Builder
+	code := exitCode(errors.New("nomad: 500 \x1b]0;owned\x07 at line\nsecond \u202eline"), &stderr)
+	got := stderr.String()
+	if code != ExitError {
+		t.Errorf("exit %d", code)
+	}
+	if strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("error printed raw: %q", got)
+	}
+	if !strings.Contains(got, `\x1b]0;owned\x07 at line`+"\nsecond "+`\u202eline`) {
+		t.Errorf("error lines not kept, or escaped differently: %q", got)
 	}
 }
