@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -39,15 +40,18 @@ Exit status: the command's own exit status when it ran (0-255); 125 when it
 could not be run (no such service, no running instance, Nomad refused or
 was unreachable, the session broke off), 130 when Ctrl-C ended the session,
 2 for bad usage (found before anything is contacted).
+
+It acts for the stack at --stack (default: the working directory) and
+refuses a job of that name that another stack deployed or that stackctl
+did not deploy (exit status 125).
 The token needs the alloc-exec capability in the namespace
 (policies/nomad/deployer.hcl grants it).`,
-		Flags: []ucli.Flag{
-			namespaceFlag(),
+		Flags: append(stackFlags(),
 			&ucli.StringFlag{Name: "instance", Usage: "the instance whose allocation ID starts with `ID` (default: the newest running)"},
 			&ucli.StringFlag{Name: "task", Usage: "the `TASK` to run in (default: the service's own)"},
 			&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, DefaultText: "when stdin is a terminal", Usage: "pass stdin to the command"},
 			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, DefaultText: "when stdin is a terminal", Usage: "give the command a terminal"},
-		},
+		),
 		Action: runExec,
 	}
 }
@@ -73,6 +77,14 @@ func runExec(c *ucli.Context) error {
 	if tty && interactive && !stdinTTY {
 		return usageErrorf("-t needs stdin to be a terminal with -i (use -t=false to pipe input)")
 	}
+	owner, err := actingStack(c, service)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == ExitError {
+		ee.code = ExitExecFailed // invalid descriptors: the command could not be run
+	}
+	if err != nil {
+		return err
+	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
 	cl, err := connect(ctx, cluster.Needs{})
@@ -80,7 +92,7 @@ func runExec(c *ucli.Context) error {
 		return &exitError{code: ExitExecFailed, err: err}
 	}
 	opts := taskexec.Options{
-		Namespace: c.String("namespace"), Service: service, Task: c.String("task"), Instance: c.String("instance"),
+		Namespace: owner.Namespace, Stack: owner.Stack, Service: service, Task: c.String("task"), Instance: c.String("instance"),
 		Command: command, TTY: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter,
 		Chose: func(a *nomad.AllocationListStub, running int) {
 			if stdinTTY {

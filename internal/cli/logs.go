@@ -36,12 +36,14 @@ its last (N+1)x512 bytes: fewer when lines are longer).
 On a terminal, the prefix is coloured per instance (not with NO_COLOR) and
 control characters a task wrote are shown escaped (\x1b); into a pipe or a
 file, lines are written as the task wrote them.
+It acts for the stack at --stack (default: the working directory) and
+refuses a job of that name that another stack deployed or that stackctl
+did not deploy.
 The token needs the read-logs capability in the namespace
 (policies/nomad/deployer.hcl grants it).
 Exit status: 0 read (or interrupted while following), 1 no such service or
 no instance to read, a refusal or a failure, 2 bad usage.`,
-		Flags: []ucli.Flag{
-			namespaceFlag(),
+		Flags: append(stackFlags(),
 			&ucli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing what the instances write, and follow new instances"},
 			&ucli.DurationFlag{Name: "since", DefaultText: "running instances only", Usage: "also read instances that stopped less than `DURATION` ago (e.g. 30m)"},
 			&ucli.IntFlag{Name: "tail", Value: -1, DefaultText: "all", Usage: "print the last `N` lines of each log"},
@@ -49,7 +51,7 @@ no instance to read, a refusal or a failure, 2 bad usage.`,
 			&ucli.BoolFlag{Name: "stderr", DefaultText: "both streams", Usage: "only stderr"},
 			&ucli.StringFlag{Name: "instance", Usage: "only the instance whose allocation ID starts with `ID`"},
 			&ucli.StringFlag{Name: "task", Usage: "the `TASK` to read (default: the service's own; connect-proxy-SERVICE is its sidecar)"},
-		},
+		),
 		Action: runLogs,
 	}
 }
@@ -68,6 +70,10 @@ func runLogs(c *ucli.Context) error {
 	case c.Bool("stderr") && !c.Bool("stdout"):
 		streams = []string{"stderr"}
 	}
+	owner, err := actingStack(c, c.Args().First())
+	if err != nil {
+		return err
+	}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
 	cl, err := connect(ctx, cluster.Needs{})
@@ -76,7 +82,7 @@ func runLogs(c *ucli.Context) error {
 	}
 	out := newLogPrinter(c.App.Writer, c.App.ErrWriter)
 	err = logs.Read(ctx, cl, logs.Options{
-		Namespace: c.String("namespace"), Service: c.Args().First(), Task: c.String("task"),
+		Namespace: owner.Namespace, Stack: owner.Stack, Service: owner.Service, Task: c.String("task"),
 		Streams: streams, Follow: c.Bool("follow"), Since: c.Duration("since"), Tail: c.Int("tail"),
 		Instance: c.String("instance"),
 	}, out)

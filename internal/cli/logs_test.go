@@ -17,7 +17,7 @@ import (
 // fourth joins.
 func TestLogsFollowsEveryInstance(t *testing.T) {
 	fake, run := deployedShop(t)
-	if code, out := run("", "scale", "web", "3"); code != 0 {
+	if code, out := run("", args("scale", shopStack, "web", "3")...); code != 0 {
 		t.Fatalf("scale: %d\n%s", code, out)
 	}
 	var before []string
@@ -45,7 +45,7 @@ func TestLogsFollowsEveryInstance(t *testing.T) {
 	fake.AddTimeline("default", "web", "start", "stop")
 
 	var stdout, stderr bytes.Buffer
-	code := Main([]string{"stackctl", "logs", "-f", "--stdout", "web"}, strings.NewReader(""), &stdout, &stderr)
+	code := Main(args("stackctl", "logs", shopStack, "-f", "--stdout", "web"), strings.NewReader(""), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("logs -f: exit %d\n%s", code, stderr.String())
 	}

@@ -18,8 +18,12 @@ func rollbackCommand() *ucli.Command {
 		ArgsUsage: "SERVICE [VERSION]",
 		Description: `Without VERSION, goes back to the newest earlier version that was stable.
 The rollback is a new job version; the descriptor is not changed, so the next
-deploy brings the descriptor's version back.`,
-		Flags:  []ucli.Flag{namespaceFlag()},
+deploy brings the descriptor's version back.
+
+It acts for the stack at --stack (default: the working directory) and
+refuses a job of that name that another stack deployed or that stackctl
+did not deploy.`,
+		Flags:  stackFlags(),
 		Action: runRollback,
 	}
 }
@@ -28,14 +32,19 @@ func runRollback(c *ucli.Context) error {
 	if c.NArg() < 1 || c.NArg() > 2 {
 		return usageErrorf("rollback needs SERVICE and optionally VERSION")
 	}
-	opts := rollback.Options{Namespace: c.String("namespace"), Service: c.Args().Get(0)}
+	var version *uint64
 	if c.NArg() == 2 {
 		v, err := strconv.ParseUint(c.Args().Get(1), 10, 64)
 		if err != nil {
 			return usageErrorf("VERSION must be a job version number, not %q", c.Args().Get(1))
 		}
-		opts.Version = &v
+		version = &v
 	}
+	owner, err := actingStack(c, c.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	opts := rollback.Options{Namespace: owner.Namespace, Stack: owner.Stack, Service: owner.Service, Version: version}
 	ctx, cancel := interruptible(c.Context)
 	defer cancel()
 	cl, err := connect(ctx, cluster.Needs{})

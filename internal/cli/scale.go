@@ -21,12 +21,15 @@ func scaleCommand() *ucli.Command {
 later deploy keeps it for autoscaled services. COUNT must lie within the
 service's autoscale min and max when it has them. Waits until the new count is
 healthy and every instance is in the mesh (a passing Connect instance in
-Consul, which is when Traefik routes to it) unless --detach.`,
-		Flags: []ucli.Flag{
-			namespaceFlag(),
+Consul, which is when Traefik routes to it) unless --detach.
+
+It acts for the stack at --stack (default: the working directory) and
+refuses a job of that name that another stack deployed or that stackctl
+did not deploy.`,
+		Flags: append(stackFlags(),
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the instances"},
 			&ucli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "stop waiting after `DURATION`"},
-		},
+		),
 		Action: runScale,
 	}
 }
@@ -39,10 +42,15 @@ func runScale(c *ucli.Context) error {
 	if err != nil || n < 0 {
 		return usageErrorf("COUNT must be a whole number >= 0, not %q", c.Args().Get(1))
 	}
+	owner, err := actingStack(c, c.Args().Get(0))
+	if err != nil {
+		return err
+	}
 	out := c.App.Writer
 	opts := scale.Options{
-		Namespace: c.String("namespace"),
-		Service:   c.Args().Get(0),
+		Namespace: owner.Namespace,
+		Stack:     owner.Stack,
+		Service:   owner.Service,
 		Count:     n,
 		Wait:      !c.Bool("detach"),
 		Timeout:   c.Duration("timeout"),

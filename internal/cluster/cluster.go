@@ -66,6 +66,13 @@ type Consul interface {
 	Checks(ctx context.Context, service string) ([]*consul.HealthCheck, error)
 	// Connect lists the service's Connect instances with their checks.
 	Connect(ctx context.Context, service string) ([]*consul.ServiceEntry, error)
+	// Catalog lists every registered instance of the service, whoever
+	// registered it: Consul OSS has one service namespace for all of
+	// Nomad's, so another stack's "api" is the same service there. Each
+	// instance carries its registration's meta (stackctl's owner record
+	// for the services it deploys) and service ID (Nomad's begins
+	// "_nomad-task-<allocation ID>-").
+	Catalog(ctx context.Context, service string) ([]*consul.CatalogService, error)
 	// Lock takes key with a session, or reports held when another
 	// session has it; release gives it back.
 	Lock(ctx context.Context, key, holder string) (release func(), held bool, err error)

@@ -155,6 +155,11 @@ func (g guardConsul) Connect(ctx context.Context, service string) ([]*consul.Ser
 	return e, g.fail(ConnectInstances, service, err)
 }
 
+func (g guardConsul) Catalog(ctx context.Context, service string) ([]*consul.CatalogService, error) {
+	l, err := g.c.Catalog(ctx, service)
+	return l, g.fail(CatalogRead, service, err)
+}
+
 func (g guardConsul) Lock(ctx context.Context, key, holder string) (func(), bool, error) {
 	release, held, err := g.c.Lock(ctx, key, holder)
 	return release, held, g.fail(LockTake, key, err)

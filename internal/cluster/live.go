@@ -229,6 +229,11 @@ func (l *liveConsul) Connect(ctx context.Context, service string) ([]*consul.Ser
 	return e, err
 }
 
+func (l *liveConsul) Catalog(ctx context.Context, service string) ([]*consul.CatalogService, error) {
+	s, _, err := l.c.Catalog().Service(service, "", cq(ctx))
+	return s, err
+}
+
 func (l *liveConsul) Lock(ctx context.Context, key, holder string) (func(), bool, error) {
 	lock, err := l.c.LockOpts(&consul.LockOptions{
 		Key:          key,

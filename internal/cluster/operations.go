@@ -97,6 +97,7 @@ var (
 	IntentionsDelete     = consulOp("intentions.delete", "delete intentions for {name}", `service "{name}" { intentions = "write" }`)
 	HealthChecks         = consulOp("health.checks", "read health checks of {name}", `service "{name}" { policy = "read" } and node_prefix "" { policy = "read" }`)
 	ConnectInstances     = consulOp("health.connect", "read Connect instances of {name}", `service "{name}" { policy = "read" } and node_prefix "" { policy = "read" }`)
+	CatalogRead          = consulOp("catalog.service", "read catalog instances of {name}", `service "{name}" { policy = "read" } and node_prefix "" { policy = "read" }`)
 	LockTake             = consulOp("lock", "take deploy lock {name}", `key_prefix "stackctl/deploy-locks/" { policy = "write" } and session_prefix "" { policy = "write" }`)
 	VaultHealth          = vaultOp("health", "report health", "")
 	TokenLookup          = vaultOp("token.lookup", "check token", `path "auth/token/lookup-self" { capabilities = ["read"] }`)
@@ -120,7 +121,7 @@ var Operations = []*Operation{
 	NomadLeader, JobRead, JobList, JobPlan, JobRegister, JobDeregister, JobVersions, JobRevert, JobScale,
 	JobScaleStatus, JobAllocations, JobDeployment, DeploymentRead, DeploymentAllocs, EvaluationRead,
 	ConsulLeader, IntentionsRead, IntentionsList, IntentionsWrite, IntentionsDelete, HealthChecks,
-	ConnectInstances, LockTake,
+	ConnectInstances, CatalogRead, LockTake,
 	VaultHealth, TokenLookup, PolicyRead, PolicyWrite, PolicyDelete, RoleRead, RoleWrite, RoleDelete,
 	SecretMetadataRead, SecretRead, SecretCreate, SecretPatch,
 	JobAllocationsWatch, AllocLogs, AllocExec, // nomad_alloc.go

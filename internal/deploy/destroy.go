@@ -11,9 +11,11 @@ import (
 	"github.com/stackctl/stackctl/internal/compile"
 )
 
-// DestroyOptions say which service to take off the cluster.
+// DestroyOptions say which service to take off the cluster, and for
+// which stack: destroy touches only that stack's objects.
 type DestroyOptions struct {
 	Namespace, Service string
+	Stack              string // the stack the command acts for: only its objects are touched
 	Purge              bool   // also remove the job's history
 	JWTAuthPath        string // the role's mount; empty: the one its policy records
 	// Confirm is asked before anything is written; false stops.
@@ -25,12 +27,17 @@ type DestroyOptions struct {
 var ErrNotConfirmed = errors.New("not confirmed; nothing was changed")
 
 // Destroy stops the service's job (its history stays unless Purge, so
-// rollback and status still work), removes the service from every
-// intentions entry stackctl manages, so it is an allowed caller nowhere,
-// and deletes its intentions, Vault role and policy when they are the
-// service's own. Its secrets stay in Vault.
+// rollback and status still work) when it is the stack's, removes the
+// service from every intentions entry of the stack, so it is an allowed
+// caller nowhere in it, and deletes its intentions, Vault role and policy
+// when they are the service's own. Other stacks' entries that still name
+// the service are left as they are and reported. Its secrets stay in
+// Vault.
 func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) error {
 	name, report := opts.Service, opts.Report
+	if opts.Stack == "" {
+		return errors.New("destroy needs the stack it acts for")
+	}
 	job, err := cl.Nomad.Job(ctx, opts.Namespace, name)
 	if cluster.IsNotFound(err) {
 		return fmt.Errorf("service %q: no job of that name in namespace %s (stackctl status lists the deployed services)", name, opts.Namespace)
@@ -38,10 +45,9 @@ func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) erro
 	if err != nil {
 		return err
 	}
-	owner, ok := apimodel.JobOwner(job)
-	if !ok {
-		return fmt.Errorf("%s was not deployed by stackctl (no meta %s = %s); refusing to destroy it",
-			jobWhat(opts.Namespace, name), compile.MetaManagedBy, compile.ManagedBy)
+	owner := compile.Owner{Namespace: opts.Namespace, Stack: opts.Stack, Service: name}
+	if err := ClaimDeployed(job, owner, "destroy", "destroy it"); err != nil {
+		return err
 	}
 	if opts.Confirm != nil && !opts.Confirm() {
 		return ErrNotConfirmed
@@ -52,7 +58,7 @@ func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) erro
 	}
 	report(fmt.Sprintf("%s: job stopped (evaluation %s)", name, cluster.ShortID(evalID)))
 	rerun := func(err error) error { return fmt.Errorf("%w (rerun destroy to finish)", err) }
-	if err := dropCaller(ctx, cl, name, report); err != nil {
+	if err := dropCaller(ctx, cl, owner, report); err != nil {
 		return rerun(err)
 	}
 	if err := dropOwnIntentions(ctx, cl, owner, report); err != nil {
@@ -65,15 +71,30 @@ func Destroy(ctx context.Context, cl *cluster.Cluster, opts DestroyOptions) erro
 	return nil
 }
 
-// dropCaller removes name from the sources of every intentions entry
-// stackctl manages.
-func dropCaller(ctx context.Context, cl *cluster.Cluster, name string, report func(string)) error {
+// dropCaller removes the service from the sources of every intentions
+// entry of its stack (in its namespace). Entries of other stacks, or not
+// written by stackctl, are theirs to change: the ones that still allow
+// the service are reported, not changed.
+func dropCaller(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, report func(string)) error {
+	name := owner.Service
 	entries, err := cl.Consul.AllIntentions(ctx)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if _, ok := apimodel.IntentionsOwner(e); !ok || e.Name == name || !hasSource(e, name) {
+		if e.Name == name || !hasSource(e, name) {
+			continue
+		}
+		o, ok := apimodel.IntentionsOwner(e)
+		stackOwner := compile.Owner{Namespace: owner.Namespace, Stack: owner.Stack, Service: e.Name}
+		switch {
+		case !ok:
+			report(fmt.Sprintf("%s: intentions kept: not written by stackctl (no config entry meta %s = %s), they still allow %s",
+				e.Name, compile.MetaManagedBy, compile.ManagedBy, name))
+			continue
+		case !o.Is(stackOwner):
+			report(fmt.Sprintf("%s: intentions kept: they belong to stack %q%s and still allow %s",
+				e.Name, o.Stack, inNamespace(o.Namespace), name))
 			continue
 		}
 		ip := &IntentionsPlan{Want: withoutSource(e, name), Index: e.ModifyIndex, Change: Update}

@@ -3,11 +3,13 @@ package deploy
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	consul "github.com/hashicorp/consul/api"
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/apimodel"
+	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
 )
 
@@ -17,18 +19,53 @@ type ForeignError struct {
 	What   string         // `job "api" in namespace default`
 	Owner  *compile.Owner // nil: not written by stackctl
 	Record string         // where the ownership is recorded
+	// Command and Act are set when a command that works on a deployed
+	// service (destroy, scale, ...) refuses: "scale", "scale it". The way
+	// out is then to run it for the owner's stack, not to rename.
+	Command, Act string
+	Stack        string // the stack the command acted for
 }
 
 func (e *ForeignError) Error() string {
+	if e.Command != "" {
+		return e.refusal()
+	}
 	if e.Owner == nil {
 		return fmt.Sprintf("%s was not created by stackctl (%s); rename the service or remove it there first", e.What, e.Record)
 	}
-	where := ""
-	if e.Owner.Namespace != "" {
-		where = " in namespace " + e.Owner.Namespace
-	}
 	return fmt.Sprintf("%s belongs to stack %q%s (%s); rename the service or destroy it there first",
-		e.What, e.Owner.Stack, where, e.Record)
+		e.What, e.Owner.Stack, inNamespace(e.Owner.Namespace), e.Record)
+}
+
+// inNamespace says where an owner is, when its record says.
+func inNamespace(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return " in namespace " + ns
+}
+
+// refusal is the message of a command that works on deployed services.
+func (e *ForeignError) refusal() string {
+	if e.Owner == nil {
+		return fmt.Sprintf("%s was not deployed by stackctl (%s); refusing to %s", e.What, e.Record, e.Act)
+	}
+	return fmt.Sprintf("%s belongs to stack %q (%s), not to stack %q; refusing to %s: run stackctl %s with --stack at stack %q's descriptors",
+		e.What, e.Owner.Stack, e.Record, e.Stack, e.Act, e.Command, e.Owner.Stack)
+}
+
+// ClaimDeployed refuses to work, for the stack of want, on a job that
+// another stack deployed or that stackctl did not deploy: destroy, scale,
+// rollback, logs and exec act only on their own stack's jobs. command
+// and act name the command for the message ("scale", "scale it"). A
+// legacy job (no stack recorded) is any stack's, as deploy adopts it.
+func ClaimDeployed(j *nomad.Job, want compile.Owner, command, act string) error {
+	if err := claimJob(j, want); err != nil {
+		fe := err.(*ForeignError)
+		fe.Command, fe.Act, fe.Stack = command, act, want.Stack
+		return fe
+	}
+	return nil
 }
 
 func jobWhat(ns, id string) string { return fmt.Sprintf("job %q in namespace %s", id, ns) }
@@ -105,6 +142,45 @@ func claimRole(mount, name string, data map[string]any, policy, want compile.Own
 		return &ForeignError{What: what, Owner: &o, Record: "its bound claims and policy"}
 	}
 	return nil
+}
+
+// nomadServicePrefix begins the service ID of every instance Nomad
+// registers: "_nomad-task-<allocation ID>-group-<group>-<service>-<port>".
+const nomadServicePrefix = "_nomad-task-"
+
+// claimRegistration refuses a catalog instance of the service that is not
+// want's. An instance without stackctl's meta is still want's when Nomad
+// registered it for one of ownAllocs, the allocations of want's own job
+// (registered before the meta was written, or by an older stackctl).
+func claimRegistration(inst *consul.CatalogService, want compile.Owner, ownAllocs map[string]bool) error {
+	what := fmt.Sprintf("service %q in Consul's catalog", inst.ServiceName)
+	o, ok := compile.IntentionsOwner(inst.ServiceName, inst.ServiceMeta)
+	if ok {
+		if o.Is(want) {
+			return nil
+		}
+		return &ForeignError{What: what, Owner: &o,
+			Record: fmt.Sprintf("service meta %s, %s of instance %s", compile.MetaStack, compile.MetaNamespace, inst.ServiceID)}
+	}
+	alloc, byNomad := nomadAlloc(inst.ServiceID)
+	if byNomad && ownAllocs[alloc] {
+		return nil
+	}
+	record := fmt.Sprintf("instance %s on node %s has no service meta %s = %s", inst.ServiceID, inst.Node, compile.MetaManagedBy, compile.ManagedBy)
+	if byNomad {
+		record += fmt.Sprintf("; Nomad registered it for allocation %s of another job", cluster.ShortID(alloc))
+	}
+	return &ForeignError{What: what, Record: record}
+}
+
+// nomadAlloc reads the allocation ID from the service ID of an instance
+// Nomad registered; ok is false for any other instance.
+func nomadAlloc(serviceID string) (alloc string, ok bool) {
+	rest, ok := strings.CutPrefix(serviceID, nomadServicePrefix)
+	if !ok || len(rest) < 36 {
+		return "", false
+	}
+	return rest[:36], true // a UUID
 }
 
 // SourceNames lists an entry's allowed callers, for people.

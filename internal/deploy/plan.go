@@ -156,6 +156,13 @@ func MakePlan(ctx context.Context, cl *cluster.Cluster, opts PlanOptions) (*Plan
 		if sp.Intentions, err = planIntentions(ctx, cl, owner, svc.Intentions); err != nil {
 			return nil, fmt.Errorf("plan %s: %w", svc.Name, err)
 		}
+		// An entry written for a service that runs elsewhere under the
+		// same name would change who may call the other owner's service.
+		if c := sp.Intentions.Change; !sp.Selected && (c == Create || c == Update) {
+			if err := claimCatalog(ctx, cl, owner, svc.Name, readJob(ctx, cl, owner)); err != nil {
+				return nil, fmt.Errorf("plan %s: %w", svc.Name, err)
+			}
+		}
 		if sp.Selected || sp.Intentions.Change.changes() {
 			p.Services = append(p.Services, sp)
 		}

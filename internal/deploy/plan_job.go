@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	nomad "github.com/hashicorp/nomad/api"
 
@@ -34,6 +35,11 @@ func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp 
 		keepCounts(sp, current)
 		keepSecretsStamp(sp, current)
 	}
+	for _, name := range serviceNames(sp.Job) {
+		if err := claimCatalog(ctx, cl, sp.Owner, name, func() (*nomad.Job, error) { return current, nil }); err != nil {
+			return err
+		}
+	}
 	resp, err := cl.Nomad.Plan(ctx, sp.Job)
 	if err != nil {
 		return err
@@ -47,6 +53,76 @@ func planJob(ctx context.Context, cl *cluster.Cluster, svc *compile.Service, sp 
 	}
 	sp.JobChange = jobChange(resp.Diff, current)
 	return nil
+}
+
+// claimCatalog refuses a service name that another owner registered in
+// Consul's catalog: a job of another stack or Nomad namespace (which
+// planJob cannot see, being in another namespace), or something not
+// stackctl. Consul has one service namespace, so registering the job, or
+// writing the name's intentions, would make the two owners' instances one
+// service. current gives the owner's own job (nil when there is none),
+// asked only for an instance without stackctl's meta: the instances Nomad
+// registered for that job's allocations are the owner's.
+func claimCatalog(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, name string, current func() (*nomad.Job, error)) error {
+	instances, err := cl.Consul.Catalog(ctx, name)
+	if err != nil {
+		return err
+	}
+	var own map[string]bool // allocation IDs of the owner's job, read once when needed
+	for _, inst := range instances {
+		if _, ok := compile.IntentionsOwner(inst.ServiceName, inst.ServiceMeta); !ok && own == nil {
+			if own, err = ownAllocs(ctx, cl, owner, current); err != nil {
+				return err
+			}
+		}
+		if err := claimRegistration(inst, owner, own); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readJob reads the owner's job when asked (nil when there is none).
+func readJob(ctx context.Context, cl *cluster.Cluster, owner compile.Owner) func() (*nomad.Job, error) {
+	return func() (*nomad.Job, error) {
+		j, err := cl.Nomad.Job(ctx, owner.Namespace, owner.Service)
+		if cluster.IsNotFound(err) {
+			return nil, nil
+		}
+		return j, err
+	}
+}
+
+// ownAllocs lists the IDs of the allocations of the owner's job, when it
+// has one and it is the owner's; current gives the job.
+func ownAllocs(ctx context.Context, cl *cluster.Cluster, owner compile.Owner, current func() (*nomad.Job, error)) (map[string]bool, error) {
+	ids := map[string]bool{}
+	j, err := current()
+	if err != nil || j == nil || claimJob(j, owner) != nil {
+		return ids, err
+	}
+	allocs, err := cl.Nomad.Allocations(ctx, deref(j.Namespace), deref(j.ID))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range allocs {
+		ids[a.ID] = true
+	}
+	return ids, nil
+}
+
+// serviceNames lists the Consul services the job's groups register, each
+// once.
+func serviceNames(j *nomad.Job) []string {
+	var names []string
+	for _, g := range j.TaskGroups {
+		for _, s := range g.Services {
+			if !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	return names
 }
 
 // keepCounts keeps the count the autoscaler chose for each scaled group,

@@ -20,12 +20,15 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/cluster"
+	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/status"
 )
 
 // Options say whose logs to read and how.
 type Options struct {
 	Namespace, Service string
+	Stack              string   // the stack the command acts for: only its jobs are read
 	Task               string   // "": the service's own task (status.AppTask)
 	Streams            []string // "stdout", "stderr"
 	Follow             bool
@@ -70,7 +73,15 @@ func (e *NoInstanceError) Error() string { return e.msg }
 // when no instance of the service is wanted any more (the job was
 // stopped) and the last ones' logs were read.
 func Read(ctx context.Context, cl *cluster.Cluster, opts Options, out Output) error {
-	if _, err := status.Managed(ctx, cl, opts.Namespace, opts.Service, "nomad alloc logs"); err != nil {
+	if opts.Stack == "" {
+		return errors.New("logs needs the stack it acts for")
+	}
+	job, err := status.Managed(ctx, cl, opts.Namespace, opts.Service, "nomad alloc logs")
+	if err != nil {
+		return err
+	}
+	owner := compile.Owner{Namespace: opts.Namespace, Stack: opts.Stack, Service: opts.Service}
+	if err := deploy.ClaimDeployed(job, owner, "logs", "read its logs"); err != nil {
 		return err
 	}
 	if opts.Task == "" {
@@ -85,7 +96,6 @@ func Read(ctx context.Context, cl *cluster.Cluster, opts Options, out Output) er
 	r := &reader{cl: cl, opts: opts, out: out, instances: map[string]*instance{}, wake: make(chan struct{}, 1)}
 	var allocs []*nomad.AllocationListStub
 	var index uint64
-	var err error
 	if opts.Follow {
 		allocs, index, err = cl.Nomad.WatchAllocations(ctx, opts.Namespace, opts.Service, 0)
 	} else {

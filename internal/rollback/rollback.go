@@ -6,20 +6,22 @@ package rollback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	nomad "github.com/hashicorp/nomad/api"
 
-	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
 )
 
 // Options say which service to roll back, and to which version (nil: the
 // newest earlier stable one).
 type Options struct {
 	Namespace, Service string
+	Stack              string // the stack the command acts for: only its jobs are rolled back
 	Version            *uint64
 }
 
@@ -41,6 +43,9 @@ func (e *SameVersionError) Error() string {
 
 // Rollback reverts the job, only while it is still at the version it read.
 func Rollback(ctx context.Context, cl *cluster.Cluster, opts Options) (*Result, error) {
+	if opts.Stack == "" {
+		return nil, errors.New("rollback needs the stack it acts for")
+	}
 	versions, err := cl.Nomad.Versions(ctx, opts.Namespace, opts.Service)
 	if cluster.IsNotFound(err) || (err == nil && len(versions) == 0) {
 		return nil, fmt.Errorf("service %q: no job of that name in namespace %s (stackctl status lists the deployed services)", opts.Service, opts.Namespace)
@@ -48,9 +53,9 @@ func Rollback(ctx context.Context, cl *cluster.Cluster, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := apimodel.JobOwner(versions[0]); !ok {
-		return nil, fmt.Errorf("job %q in namespace %s was not deployed by stackctl (no meta %s = %s); refusing to roll it back",
-			opts.Service, opts.Namespace, compile.MetaManagedBy, compile.ManagedBy)
+	owner := compile.Owner{Namespace: opts.Namespace, Stack: opts.Stack, Service: opts.Service}
+	if err := deploy.ClaimDeployed(versions[0], owner, "rollback", "roll it back"); err != nil {
+		return nil, err
 	}
 	current := deref(versions[0].Version)
 	target, err := choose(opts, versions, current)

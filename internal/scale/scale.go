@@ -5,20 +5,22 @@ package scale
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
 
-	"github.com/stackctl/stackctl/internal/apimodel"
 	"github.com/stackctl/stackctl/internal/cluster"
 	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/rollout"
 )
 
 // Options say what to scale and whether to wait.
 type Options struct {
 	Namespace, Service string
+	Stack              string // the stack the command acts for: only its jobs are scaled
 	Count              int
 	Wait               bool
 	Timeout            time.Duration // for the running deployment, then for the new count
@@ -80,9 +82,12 @@ func Scale(ctx context.Context, cl *cluster.Cluster, opts Options) (*Result, err
 	return res, err
 }
 
-// scalable reads the job and refuses one that is not stackctl's, has no
+// scalable reads the job and refuses one that is not the stack's, has no
 // group, or whose bounds exclude the count.
 func scalable(ctx context.Context, cl *cluster.Cluster, opts Options) (*nomad.Job, *nomad.TaskGroup, error) {
+	if opts.Stack == "" {
+		return nil, nil, errors.New("scale needs the stack it acts for")
+	}
 	job, err := cl.Nomad.Job(ctx, opts.Namespace, opts.Service)
 	if cluster.IsNotFound(err) {
 		return nil, nil, fmt.Errorf("service %q: no job of that name in namespace %s (stackctl status lists the deployed services)", opts.Service, opts.Namespace)
@@ -90,9 +95,9 @@ func scalable(ctx context.Context, cl *cluster.Cluster, opts Options) (*nomad.Jo
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, ok := apimodel.JobOwner(job); !ok {
-		return nil, nil, fmt.Errorf("job %q in namespace %s was not deployed by stackctl (no meta %s = %s); refusing to scale it",
-			opts.Service, opts.Namespace, compile.MetaManagedBy, compile.ManagedBy)
+	owner := compile.Owner{Namespace: opts.Namespace, Stack: opts.Stack, Service: opts.Service}
+	if err := deploy.ClaimDeployed(job, owner, "scale", "scale it"); err != nil {
+		return nil, nil, err
 	}
 	if len(job.TaskGroups) == 0 {
 		return nil, nil, fmt.Errorf("job %q in namespace %s has no task group to scale", opts.Service, opts.Namespace)

@@ -6,6 +6,7 @@ package taskexec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -14,12 +15,15 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/cluster"
+	"github.com/stackctl/stackctl/internal/compile"
+	"github.com/stackctl/stackctl/internal/deploy"
 	"github.com/stackctl/stackctl/internal/status"
 )
 
 // Options say what to run where.
 type Options struct {
 	Namespace, Service string
+	Stack              string // the stack the command acts for: only its jobs are entered
 	Task               string // "": the service's own task (status.AppTask)
 	Instance           string // an allocation ID prefix; "": the newest running instance
 	Command            []string
@@ -40,7 +44,15 @@ func (e *NoInstanceError) Error() string { return e.msg }
 // Run runs the command and returns its exit code; an error means it could
 // not be run, or the session broke off before it ended.
 func Run(ctx context.Context, cl *cluster.Cluster, opts Options) (int, error) {
-	if _, err := status.Managed(ctx, cl, opts.Namespace, opts.Service, "nomad alloc exec"); err != nil {
+	if opts.Stack == "" {
+		return 0, errors.New("exec needs the stack it acts for")
+	}
+	job, err := status.Managed(ctx, cl, opts.Namespace, opts.Service, "nomad alloc exec")
+	if err != nil {
+		return 0, err
+	}
+	owner := compile.Owner{Namespace: opts.Namespace, Stack: opts.Stack, Service: opts.Service}
+	if err := deploy.ClaimDeployed(job, owner, "exec", "run commands in it"); err != nil {
 		return 0, err
 	}
 	if opts.Task == "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	consul "github.com/hashicorp/consul/api"
+	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/stackctl/stackctl/internal/cluster"
 )
@@ -103,6 +104,63 @@ func (f fakeConsul) Connect(ctx context.Context, service string) ([]*consul.Serv
 		}
 		return out, nil
 	})
+}
+
+// Catalog lists the instances registered outside Nomad, then one per
+// running allocation of any job, in any namespace, whose group registers
+// the service, as Nomad registers them: the group service's meta and tags
+// (with Nomad's external-source = nomad) and a service ID that names the
+// allocation.
+func (f fakeConsul) Catalog(ctx context.Context, service string) ([]*consul.CatalogService, error) {
+	return call(ctx, f.c, "consul", cluster.CatalogRead, service, func() ([]*consul.CatalogService, error) {
+		out := clone(f.c.s.Registrations[service])
+		keys := make([]string, 0, len(f.c.s.Jobs))
+		for k := range f.c.s.Jobs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			j := f.c.s.Jobs[k]
+			for _, a := range j.Allocs {
+				if a.ClientStatus != "running" || a.DesiredStatus != "run" {
+					continue
+				}
+				for _, s := range groupServices(j, a, service) {
+					meta := map[string]string{"external-source": "nomad"}
+					for mk, mv := range s.Meta {
+						meta[mk] = mv
+					}
+					out = append(out, &consul.CatalogService{
+						Node: a.NodeName, ServiceName: service, ServiceTags: append([]string(nil), s.Tags...), ServiceMeta: meta,
+						ServiceID: "_nomad-task-" + a.ID + "-group-" + a.TaskGroup + "-" + service + "-" + s.PortLabel,
+					})
+				}
+			}
+		}
+		return out, nil
+	})
+}
+
+// groupServices are the services called name that the allocation's group
+// registers, in the job version the allocation runs.
+func groupServices(j *Job, a *nomad.AllocationListStub, name string) []*nomad.Service {
+	var out []*nomad.Service
+	for _, v := range j.Versions {
+		if deref(v.Version) != a.JobVersion {
+			continue
+		}
+		for _, g := range v.TaskGroups {
+			if deref(g.Name) != a.TaskGroup {
+				continue
+			}
+			for _, s := range g.Services {
+				if s.Name == name {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (f fakeConsul) Lock(ctx context.Context, key, holder string) (func(), bool, error) {

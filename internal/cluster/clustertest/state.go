@@ -57,6 +57,10 @@ type State struct {
 
 	Intentions map[string]*consul.ServiceIntentionsConfigEntry `json:"intentions"`
 	Locks      map[string]string                               `json:"locks"`
+	// Registrations are catalog instances registered outside Nomad (a
+	// person's, another tool's), by service name; Nomad's come from the
+	// running allocations (Catalog).
+	Registrations map[string][]*consul.CatalogService `json:"registrations,omitempty"`
 
 	Sealed   bool                      `json:"sealed,omitempty"`
 	NoToken  bool                      `json:"no_token,omitempty"`
@@ -126,7 +130,8 @@ func New() *Cluster {
 		Rollouts: map[string]string{}, Checks: map[string][]*consul.HealthCheck{},
 		Slow: map[string]int{}, Pending: map[string]*Pending{}, Logs: map[string]string{},
 		Intentions: map[string]*consul.ServiceIntentionsConfigEntry{}, Locks: map[string]string{},
-		Policies: map[string]string{}, Roles: map[string]map[string]any{}, Secrets: map[string]*Secret{},
+		Registrations: map[string][]*consul.CatalogService{},
+		Policies:      map[string]string{}, Roles: map[string]map[string]any{}, Secrets: map[string]*Secret{},
 		Down: map[string]bool{},
 	}}
 }
@@ -157,6 +162,7 @@ func Open(path string) (*Cluster, error) {
 	fillNil(&c.s.Logs, fresh.Logs)
 	fillNil(&c.s.Intentions, fresh.Intentions)
 	fillNil(&c.s.Locks, fresh.Locks)
+	fillNil(&c.s.Registrations, fresh.Registrations)
 	fillNil(&c.s.Policies, fresh.Policies)
 	fillNil(&c.s.Roles, fresh.Roles)
 	fillNil(&c.s.Secrets, fresh.Secrets)
@@ -291,6 +297,12 @@ func (c *Cluster) PutIntentions(e *consul.ServiceIntentionsConfigEntry) {
 		index = old.ModifyIndex
 	}
 	c.writeIntentions(e, index)
+}
+
+// RegisterService adds a catalog instance as something other than Nomad
+// registers it (a person with the Consul CLI, another scheduler).
+func (c *Cluster) RegisterService(svc *consul.CatalogService) {
+	c.s.Registrations[svc.ServiceName] = append(c.s.Registrations[svc.ServiceName], clone(svc))
 }
 
 // call runs f under the cluster's lock, unless a fault of op on name (or
