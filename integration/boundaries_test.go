@@ -151,7 +151,7 @@ func testBoundaries(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "stack.hcl"), probeStack)
 	t.Cleanup(func() {
 		for _, s := range []string{"bnd-probe", "bnd-target", "bnd-other"} {
-			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
+			_, _ = stackctl(t, "", "destroy", "--stack", dir, "--yes", "--purge", s)
 		}
 	})
 	if code, out := stackctl(t, "", "deploy", "--timeout", "4m", dir); code != 0 {

@@ -116,7 +116,7 @@ func testImportCompose(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, s := range []string{"front", "back", "store"} {
-			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
+			_, _ = stackctl(t, "", "destroy", "--stack", dir, "-var", "sidecar=builtin", "--yes", "--purge", s)
 		}
 	})
 	for svc, name := range map[string]string{"back": "BACK_TOKEN", "store": "STORE_PASSWORD"} {

@@ -170,10 +170,12 @@ func (l *lifecycle) survivesConsulFailure(t *testing.T) {
 }
 
 func (l *lifecycle) destroysOwnOnly(t *testing.T) {
-	if code, out := l.run(t, "", "destroy", "orders"); code != 1 || !strings.Contains(out, "Not confirmed") {
+	// The question names the stack and namespace destroy acts for.
+	const question = `This stops orders of stack "shop" (namespace default) and removes its intentions and Vault policy. Type the service name to confirm: `
+	if code, out := l.run(t, "", "destroy", "--stack", l.jobs, "orders"); code != 1 || !strings.Contains(out, question) || !strings.Contains(out, "Not confirmed") {
 		t.Errorf("destroy without confirmation: %d\n%s", code, out)
 	}
-	code, out := l.run(t, "orders\n", "destroy", "orders")
+	code, out := l.run(t, "orders\n", "destroy", "--stack", l.jobs, "orders")
 	if code != 0 {
 		t.Fatalf("destroy: %d\n%s", code, out)
 	}

@@ -15,7 +15,7 @@ import (
 
 // 3: horizontal scaling.
 func (l *lifecycle) scalesOut(t *testing.T) {
-	code, out := l.run(t, "", "scale", "orders", "3")
+	code, out := l.run(t, "", "scale", "--stack", l.jobs, "orders", "3")
 	if code != 0 {
 		t.Fatalf("scale: %d\n%s", code, out)
 	}
@@ -46,7 +46,7 @@ func (l *lifecycle) scalesOut(t *testing.T) {
 		stack.allocDiagnostics(t, "orders")
 		t.Fatalf("three orders instances answering: not done after 60s: %v", err)
 	}
-	if code, out := l.run(t, "", "scale", "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
+	if code, out := l.run(t, "", "scale", "--stack", l.jobs, "api", "9"); code != 2 || !strings.Contains(out, "between 1 and 4") {
 		t.Errorf("scale beyond the autoscale max: exit %d\n%s", code, out)
 	}
 }

@@ -85,9 +85,11 @@ func testLifecycle(t *testing.T) {
 			t.Fatalf("clear policy of %s: %v", svc, err)
 		}
 	}
+	// Every service here is stack "shop"'s, intruder too (rendered from
+	// a copy of jobs/ beside it).
 	t.Cleanup(func() {
 		for _, s := range []string{"web", "api", "orders", "kv", "intruder"} {
-			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
+			_, _ = stackctl(t, "", "destroy", "--stack", l.jobs, "--yes", "--purge", s)
 		}
 	})
 	for _, step := range []struct {

@@ -20,8 +20,9 @@ import (
 // prints lines from each, and from a fourth that starts while it follows;
 // `stackctl exec` runs a command in an instance and its exit status
 // becomes stackctl's. The demo image is FROM scratch, so the commands run
-// are the demo binary's own (demo version, demo exit, demo cat). Every
-// call uses the deployer's tokens (read-logs, alloc-exec).
+// are the demo binary's own (demo version, demo exit, demo cat), and in the
+// sidecar's container (the proxy image) consul's. Every call acts for the
+// stack in dir (--stack) with the deployer's tokens (read-logs, alloc-exec).
 func testLogsAndExec(t *testing.T) {
 	setClusterEnv(t)
 	// A stack reused from an earlier run may hold a demo image without
@@ -59,7 +60,7 @@ service "logsdemo" {
   }
 }
 `)
-	t.Cleanup(func() { _, _ = stackctl(t, "", "destroy", "--yes", "--purge", "logsdemo") })
+	t.Cleanup(func() { _, _ = stackctl(t, "", "destroy", "--stack", dir, "--yes", "--purge", "logsdemo") })
 	if code, out := stackctl(t, "", "deploy", "--timeout", "4m", dir); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", code, out)
 	}
@@ -72,7 +73,7 @@ service "logsdemo" {
 	var stdout, stderr syncBuffer
 	followed := make(chan int, 1)
 	go func() {
-		followed <- cli.Main([]string{"stackctl", "logs", "-f", "logsdemo"}, strings.NewReader(""), &stdout, &stderr)
+		followed <- cli.Main([]string{"stackctl", "logs", "--stack", dir, "-f", "logsdemo"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	// The demo writes "demo listening on :8080" to stderr as it starts.
 	waitLines := func(ids []string, timeout time.Duration) {
@@ -90,7 +91,7 @@ service "logsdemo" {
 
 	t.Run("logs -f shows every instance, and one started while it follows", func(t *testing.T) {
 		waitLines(first, 60*time.Second)
-		if code, out := stackctl(t, "", "scale", "--timeout", "3m", "logsdemo", "4"); code != 0 {
+		if code, out := stackctl(t, "", "scale", "--stack", dir, "--timeout", "3m", "logsdemo", "4"); code != 0 {
 			t.Fatalf("scale: exit %d\n%s", code, out)
 		}
 		var fourth []string
@@ -114,7 +115,7 @@ service "logsdemo" {
 	})
 
 	t.Run("logs --tail 1 --stderr: one line per instance", func(t *testing.T) {
-		code, out := stackctl(t, "", "logs", "--tail", "1", "--stderr", "logsdemo")
+		code, out := stackctl(t, "", "logs", "--stack", dir, "--tail", "1", "--stderr", "logsdemo")
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
@@ -124,29 +125,33 @@ service "logsdemo" {
 	})
 
 	t.Run("exec runs the command, its exit status becomes stackctl's", func(t *testing.T) {
-		code, out := stackctl(t, "", "exec", "logsdemo", "--", "/demo", "version")
+		code, out := stackctl(t, "", "exec", "--stack", dir, "logsdemo", "--", "/demo", "version")
 		if code != 0 || !strings.Contains(out, "demo 1.0.0") {
 			t.Errorf("demo version: exit %d\n%s", code, out)
 		}
-		code, out = stackctl(t, "", "exec", "logsdemo", "--", "/demo", "exit", "7", "leaving with 7")
+		code, out = stackctl(t, "", "exec", "--stack", dir, "logsdemo", "--", "/demo", "exit", "7", "leaving with 7")
 		if code != 7 || !strings.Contains(out, "leaving with 7") {
 			t.Errorf("demo exit 7: exit %d, want 7\n%s", code, out)
 		}
-		code, out = stackctl(t, "through stdin\n", "exec", "-i", "--instance", first[1][:8], "logsdemo", "--", "/demo", "cat")
+		code, out = stackctl(t, "through stdin\n", "exec", "--stack", dir, "-i", "--instance", first[1][:8], "logsdemo", "--", "/demo", "cat")
 		if code != 0 || !strings.Contains(out, "through stdin") {
 			t.Errorf("demo cat with -i: exit %d\n%s", code, out)
 		}
-		code, out = stackctl(t, "", "exec", "logsdemo", "--", "/no-such-program")
+		code, out = stackctl(t, "", "exec", "--stack", dir, "logsdemo", "--", "/no-such-program")
 		if code == 0 {
 			t.Errorf("a program the image lacks: exit 0\n%s", out)
 		}
 		t.Logf("a program the image lacks: exit %d: %s", code, strings.TrimSpace(out))
-		code, out = stackctl(t, "", "exec", "--task", "connect-proxy-logsdemo", "logsdemo", "--", "/demo", "version")
-		t.Logf("exec in the sidecar's task: exit %d: %s", code, strings.TrimSpace(out))
+		// The sidecar runs in its own container (the proxy image: /bin/consul
+		// and nothing else), so exec reaches it too.
+		code, out = stackctl(t, "", "exec", "--stack", dir, "--task", "connect-proxy-logsdemo", "logsdemo", "--", "/bin/consul", "version")
+		if code != 0 || !strings.Contains(out, "Consul v1.14.11") {
+			t.Errorf("consul version in the sidecar's task: exit %d\n%s", code, out)
+		}
 	})
 
 	t.Run("logs -f ends by itself once the service is stopped", func(t *testing.T) {
-		if code, out := stackctl(t, "", "destroy", "--yes", "logsdemo"); code != 0 {
+		if code, out := stackctl(t, "", "destroy", "--stack", dir, "--yes", "logsdemo"); code != 0 {
 			t.Fatalf("destroy: exit %d\n%s", code, out)
 		}
 		select {

@@ -56,7 +56,7 @@ service "slowmesh" {
   }
 }
 `)
-	t.Cleanup(func() { _, _ = stackctl(t, "", "destroy", "--yes", "--purge", "slowmesh") })
+	t.Cleanup(func() { _, _ = stackctl(t, "", "destroy", "--stack", dir, "--yes", "--purge", "slowmesh") })
 
 	t.Run("deploy waits for the sidecar, then the route answers at once", func(t *testing.T) {
 		start := time.Now()
@@ -83,7 +83,7 @@ service "slowmesh" {
 	})
 
 	t.Run("scale names the sidecar that is not in the mesh when its timeout ends", func(t *testing.T) {
-		code, out := stackctl(t, "", "scale", "--timeout", "60s", "slowmesh", "2")
+		code, out := stackctl(t, "", "scale", "--stack", dir, "--timeout", "60s", "slowmesh", "2")
 		if code != 1 {
 			t.Fatalf("scale: exit %d, want 1 (timeout)\n%s", code, out)
 		}

@@ -38,7 +38,7 @@ func testZeroDowntimeDeploy(t *testing.T) {
 	z := &zeroDowntime{dir: t.TempDir()}
 	z.write(t, "")
 	t.Cleanup(func() {
-		_, _ = stackctl(t, "", "destroy", "--yes", "--purge", "zdapi")
+		_, _ = stackctl(t, "", "destroy", "--stack", z.dir, "--yes", "--purge", "zdapi")
 		_ = stack.Vault.KVv2("secret").DeleteMetadata(context.Background(), "zd/api")
 	})
 	if code, out := stackctl(t, "zd-first-value\n", "secrets", "put", "--no-roll", "--stack", z.dir, "zdapi", "ZD_KEY"); code != 0 {

@@ -115,9 +115,11 @@ func testZeroDowntime(t *testing.T) {
 	setClusterEnv(t)
 	jobs := filepath.Join(stack.Repo, "jobs")
 	adminSecrets(t)
+	// jobs/, not the copy below: the copy (a t.TempDir made after this
+	// cleanup) is removed before it runs. Both are stack "shop".
 	t.Cleanup(func() {
 		for _, s := range []string{"web", "api", "orders", "kv"} {
-			_, _ = stackctl(t, "", "destroy", "--yes", "--purge", s)
+			_, _ = stackctl(t, "", "destroy", "--stack", jobs, "--yes", "--purge", s)
 		}
 	})
 	if code, out := stackctl(t, "", "deploy", "--timeout", "5m", jobs); code != 0 {
@@ -153,7 +155,7 @@ func testZeroDowntime(t *testing.T) {
 			deploy(t)
 		})
 	})
-	if code, out := stackctl(t, "", "scale", "web", "3"); code != 0 {
+	if code, out := stackctl(t, "", "scale", "--stack", dir, "web", "3"); code != 0 {
 		t.Fatalf("scale web 3: exit %d\n%s", code, out)
 	}
 	t.Run("rolling deploy without canary", func(t *testing.T) {
@@ -186,7 +188,7 @@ func testZeroDowntime(t *testing.T) {
 	})
 	t.Run("scale down", func(t *testing.T) {
 		underLoad(t, 8*time.Second, []target{web, mesh}, func(t *testing.T) {
-			if code, out := stackctl(t, "", "scale", "web", "1"); code != 0 {
+			if code, out := stackctl(t, "", "scale", "--stack", dir, "web", "1"); code != 0 {
 				t.Fatalf("scale web 1: exit %d\n%s", code, out)
 			}
 		})
@@ -207,7 +209,7 @@ func testZeroDowntime(t *testing.T) {
 		// CPU the machine measures; the scale-in, with no request lost, is
 		// what this scenario is about (lifecycle_scaling_test.go checks
 		// the policy's bounds).
-		if code, out := stackctl(t, "", "scale", "api", "3"); code != 0 {
+		if code, out := stackctl(t, "", "scale", "--stack", dir, "api", "3"); code != 0 {
 			t.Fatalf("scale api 3: exit %d\n%s", code, out)
 		}
 		underLoadAt(t, zdScaleInRate, 8*time.Second, []target{api, mesh}, func(t *testing.T) {
