@@ -35,6 +35,7 @@ fuzz: ## Short runs of every fuzz target (FUZZTIME executions each)
 	$(GO) test -run '^$$' -fuzz '^FuzzHCLText$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
 	$(GO) test -run '^$$' -fuzz '^FuzzIndentJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
 	$(GO) test -run '^$$' -fuzz '^FuzzASCIIIdent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
+	$(GO) test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/dockerauthz
 
 bench: ## Benchmarks of load, compile and render at 100, 1,000 and 10,000 services (make bench-render: whole process)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/compile

@@ -139,3 +139,35 @@ func TestDecideExecAndUpdate(t *testing.T) {
 		t.Errorf("a read refused: %s", d.Msg)
 	}
 }
+
+// FuzzDecide: whatever the engine sends, Decide answers without panicking,
+// and a create for an allocation that it allows asks for nothing of the
+// host.
+func FuzzDecide(f *testing.F) {
+	f.Add("POST", "/v1.41/containers/create", []byte(`{"Labels":{"com.hashicorp.nomad.alloc_id":"`+allocA+`"},"HostConfig":{"NetworkMode":"host"}}`))
+	f.Add("POST", "/containers/create?name=x", []byte(`{"Labels":{"com.hashicorp.nomad.alloc_id":"`+allocA+`"},"HostConfig":{"Binds":["/var/lib/nomad/alloc/`+allocA+`/alloc:/alloc"]}}`))
+	f.Add("POST", "/v1.41/containers/pause-a/exec", []byte(`{"Privileged":true}`))
+	f.Add("GET", "/v1.41/info", []byte(nil))
+	f.Fuzz(func(t *testing.T, method, uri string, body []byte) {
+		d := Decide(Request{Method: method, URI: uri, Body: body}, lookup)
+		if !d.Allow || method != "POST" || !createRe.MatchString(strings.SplitN(uri, "?", 2)[0]) {
+			return
+		}
+		var c createBody
+		if json.Unmarshal(body, &c) != nil {
+			t.Fatalf("allowed a create whose body does not decode: %q", body)
+		}
+		if _, nomad := c.Labels[AllocLabel]; !nomad {
+			return
+		}
+		h := c.HostConfig
+		if h.Privileged || h.NetworkMode == "host" || h.PidMode == "host" || h.IpcMode == "host" || h.UTSMode == "host" || h.UsernsMode == "host" {
+			t.Fatalf("allowed a Nomad container the host: %+v", h)
+		}
+		for _, b := range h.Binds {
+			if src, _, _ := strings.Cut(b, ":"); !strings.Contains(src, "/alloc/"+c.Labels[AllocLabel]+"/") {
+				t.Fatalf("allowed a bind of %q", src)
+			}
+		}
+	})
+}
