@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	ucli "github.com/urfave/cli/v2"
@@ -32,6 +30,8 @@ secret-looking variables secret blocks. Secret values are written nowhere:
 the import prints the 'stackctl secrets put' commands to run. Whatever has no
 equivalent is a warning with the compose file's line and what to do instead.
 The result passes 'stackctl validate', or the import fails and writes nothing.
+The compose project is untrusted input: a file it names (env_file, include,
+extends, a secret's file, ...) must be a regular file inside its directory.
 Exit status: 0 imported (warnings allowed), 1 failed, 2 bad usage.`,
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write into `DIR`, which must not exist or be empty (default: stackctl-<project name>)"},
@@ -76,7 +76,7 @@ func runImportCompose(c *ucli.Context) error {
 	if err := res.Write(out); err != nil {
 		return err
 	}
-	reportImport(c.App.Writer, res, out, countWarnings(diags))
+	res.WriteReport(c.App.Writer, out, countWarnings(diags))
 	return nil
 }
 
@@ -113,22 +113,4 @@ func countWarnings(diags hcl.Diagnostics) int {
 		}
 	}
 	return n
-}
-
-// reportImport says what was written and what to do next: the secrets to
-// store (commands only, never values), then plan and deploy.
-func reportImport(w io.Writer, res *composeimport.Result, dir string, warnings int) {
-	fmt.Fprintf(w, "Imported %d service(s) into %s/: %s (stack.hcl + one file each; stackctl validate passes).\n",
-		len(res.Services), strings.TrimSuffix(dir, "/"), strings.Join(res.Services, ", "))
-	if warnings > 0 {
-		fmt.Fprintf(w, "%d warning(s) on stderr: what did not carry over and what to do instead.\n", warnings)
-	}
-	if len(res.Secrets) > 0 {
-		fmt.Fprintf(w, "\nStore the secrets in Vault before deploying (each command reads the value from stdin):\n")
-		for _, p := range res.Secrets {
-			fmt.Fprintf(w, "  %s\n", p.Command(dir))
-		}
-	}
-	fmt.Fprintf(w, "\nThen: stackctl plan %s && stackctl deploy %s\n", dir, dir)
-	fmt.Fprintf(w, "(where Envoy is not installed, as on the dev stack: stackctl deploy -var sidecar=builtin %s)\n", dir)
 }

@@ -158,6 +158,14 @@ func (c *converter) pickServices() {
 				fmt.Sprintf("Service %q has the name of a service the platform runs itself (%s), so it is not imported. Point the services that use it at the platform's own.", name, strings.Join(spec.ReservedServiceNames, ", ")))
 			continue
 		}
+		if len(s.Ports) > maxPorts {
+			// A range ("1-65535:1-65535") is one entry per port; each would
+			// be a port block or a warning of its own.
+			c.diags = append(c.diags, errorDiag("Too many ports",
+				fmt.Sprintf("Service %q publishes %d ports (a range counts each port); a stackctl service has one mesh port and at most a few others, so the import takes at most %d. List only the ports the service listens on.", name, len(s.Ports), maxPorts),
+				c.p.loc.service(name, key("ports"))))
+			continue
+		}
 		if prev, ok := byName[n]; ok {
 			c.diags = append(c.diags, errorDiag("Service names collide",
 				fmt.Sprintf("Compose services %q and %q both become the stackctl service %q (names are lowercase DNS labels). Rename one of them in the compose file.", prev, name, n),
@@ -176,6 +184,9 @@ func (c *converter) pickServices() {
 	}
 	sort.Slice(c.order, func(i, j int) bool { return c.names[c.order[i]] < c.names[c.order[j]] })
 }
+
+// maxPorts bounds the ports of one service.
+const maxPorts = 100
 
 // isReserved reports a name the platform's own services use.
 func isReserved(n string) bool {

@@ -11,7 +11,12 @@
 // the compose file and line (the locator re-reads the YAML for positions,
 // which the library does not keep). Secret values never leave memory.
 //
-// The flow: load (load.go, locate.go) -> convert (convert.go,
+// The compose project is untrusted input (a pull request, imported on the
+// deployer's machine): files.go decides which files it may make the
+// import read, and every message and printed command is kept free of
+// file content and control characters (report.go).
+//
+// The flow: load (load.go, locate.go, files.go) -> convert (convert.go,
 // environment.go, traefik.go, unsupported.go) -> write with hclwrite
 // (write.go) -> validate with the real descriptor loader (import.go).
 package composeimport

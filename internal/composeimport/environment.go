@@ -25,8 +25,14 @@ type SecretPut struct {
 }
 
 // Command is the shell command line, with the hint as a comment.
+//
+// The line is pasted into a shell, so every part that comes from the
+// compose project is quoted (shellQuote) or is a name the import has
+// checked (the service is a DNS label, the variable an identifier), and
+// the comment after "#" has its control characters escaped: a newline in
+// it would start a command of its own.
 func (p *SecretPut) Command(stackDir string) string {
-	cmd := fmt.Sprintf("stackctl secrets put --stack %s %s %s", shellQuote(stackDir), p.Service, p.Env)
+	cmd := fmt.Sprintf("stackctl secrets put --stack %s %s %s", shellQuote(stackDir), shellQuote(p.Service), shellQuote(p.Env))
 	var notes []string
 	if p.FromFile != "" {
 		cmd += " < " + shellQuote(p.FromFile)
@@ -40,14 +46,16 @@ func (p *SecretPut) Command(stackDir string) string {
 		notes = append(notes, "also read by "+strings.Join(p.Also, ", "))
 	}
 	if len(notes) > 0 {
-		cmd += "   # " + strings.Join(notes, "; ")
+		cmd += "   # " + printable(strings.Join(notes, "; "))
 	}
 	return cmd
 }
 
 var safeShellRe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+-]+$`)
 
-// shellQuote quotes a path for a copy-pasted command line when needed.
+// shellQuote quotes a word for a copy-pasted POSIX shell command line
+// when needed: inside single quotes nothing is special but the single
+// quote itself, which closes the quotes, is escaped and reopens them.
 func shellQuote(s string) string {
 	if safeShellRe.MatchString(s) {
 		return s
@@ -269,7 +277,7 @@ func (c *converter) envSecret(name, k, v string, refs []ref, localPort func(stri
 	if m := wholeVarRe.FindStringSubmatch(raw); m != nil {
 		hint = fmt.Sprintf("the value of ${%s} (environment or .env)", m[1])
 	} else if at := loc.serviceIn(loc.files, name, []step{key("environment"), entry(k)}, 0); at != nil {
-		hint = fmt.Sprintf("the value of %s at %s:%d", k, at.Filename, at.Start.Line)
+		hint = fmt.Sprintf("the value of %s at %s:%d", k, shellQuote(at.Filename), at.Start.Line)
 		// Name the variables it is made of, never the literal text.
 		var vars []string
 		for _, m := range usedVarRe.FindAllStringSubmatch(raw, -1) {
@@ -330,7 +338,8 @@ func (c *converter) composeSecret(name string, sr types.ServiceSecretConfig, env
 	}))
 	envName := ""
 	for _, k := range sortedKeys(env) {
-		if v := env[k]; v != nil && strings.HasSuffix(k, "_FILE") && *v == file {
+		// The variable's name becomes the secret's: only an identifier.
+		if v := env[k]; v != nil && strings.HasSuffix(k, "_FILE") && *v == file && envNameRe.MatchString(strings.TrimSuffix(k, "_FILE")) {
 			envName = strings.TrimSuffix(k, "_FILE")
 			delete(env, k)
 			c.warn(at, "Secret file becomes a variable",
@@ -356,12 +365,28 @@ func (c *converter) composeSecret(name string, sr types.ServiceSecretConfig, env
 	d.Secrets = append(d.Secrets, sec)
 	put := &SecretPut{Service: d.Name, Env: envName}
 	def := c.p.Secrets[sr.Source]
+	defAt := func(k string) *hcl.Range {
+		if r := loc.anyTop(key("secrets"), key(sr.Source), key(k)); r != nil {
+			return r
+		}
+		return at
+	}
 	switch {
+	case def.File != "" && !printableName(def.File):
+		// Quoted, a newline would still split the command in two on the
+		// screen; such a name is no accident.
+		c.diags = append(c.diags, errorDiag("Secret file name not printable",
+			fmt.Sprintf("The file of secret %q, %s, has a control or invisible character in its name, which the import will not put into a command line to paste. Rename the file.", sr.Source, printable(def.File)), defAt("file")))
+		return
 	case def.File != "":
 		put.FromFile = def.File
 		if rel, ok := c.relPath(def.File); ok {
 			put.FromFile = rel
 		}
+	case def.Environment != "" && !envNameRe.MatchString(def.Environment):
+		c.diags = append(c.diags, errorDiag("Secret variable name not usable",
+			fmt.Sprintf("Secret %q takes its value from the environment variable %s, which is not a variable name a shell can set (letters, digits and underscores, not starting with a digit). Name a valid variable.", sr.Source, strconv.Quote(def.Environment)), defAt("environment")))
+		return
 	case def.Environment != "":
 		put.Hint = fmt.Sprintf("the value of $%s (compose secret %q)", def.Environment, sr.Source)
 	default:

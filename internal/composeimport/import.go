@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	yaml "go.yaml.in/yaml/v4"
@@ -48,10 +50,10 @@ const stackFileName = "stack.hcl"
 // error the result is nil and nothing may be written. The Sources of a
 // failed import come back in the partial result for snippets.
 func Import(ctx context.Context, opts Options) (*Result, hcl.Diagnostics) {
-	p, diags := load(ctx, opts)
+	p, loc, diags := load(ctx, opts)
 	partial := &Result{Sources: map[string]*hcl.File{}}
 	if p == nil {
-		if loc, _ := newLocator(opts.Files); loc != nil {
+		if loc != nil {
 			addSources(partial, loc, nil)
 		}
 		return partial, diags
@@ -188,12 +190,17 @@ func addSources(r *Result, loc *locator, red *redactor) {
 		masked := map[int]int{} // line -> column of the key
 		secretLines(s.root, masked)
 		lines := strings.Split(string(s.src), "\n")
+		if s.root == nil {
+			// Not valid YAML (or empty): the lines are judged one by one.
+			secretTextLines(lines, masked)
+		}
 		for i, l := range lines {
 			if col, ok := masked[i+1]; ok {
 				lines[i] = maskLine(l, col)
 			} else if red != nil {
 				lines[i] = red.redact(l)
 			}
+			lines[i] = shortLine(lines[i])
 		}
 		r.Sources[s.name] = &hcl.File{Bytes: []byte(strings.Join(lines, "\n"))}
 	}
@@ -230,6 +237,36 @@ func secretLines(n *yaml.Node, into map[int]int) {
 			secretLines(it, into)
 		}
 	}
+}
+
+var keyValueLineRe = regexp.MustCompile(`^(\s*(?:-\s*)?["']?)([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*)$`)
+
+// secretTextLines masks, in a file that does not parse, the lines that
+// look like a secret-named key with a value, or hold a URL with a
+// password: its YAML error is shown with its line.
+func secretTextLines(lines []string, into map[int]int) {
+	for i, l := range lines {
+		if m := keyValueLineRe.FindStringSubmatch(l); m != nil && secretValue(m[2], strings.Trim(m[3], `"' `)) {
+			into[i+1] = len(m[1]) + 1
+		} else if urlHasPassword(l) {
+			into[i+1] = 1
+		}
+	}
+}
+
+// maxSnippetLine bounds a source line shown under a diagnostic; a
+// minified or generated file can hold megabytes on one line.
+const maxSnippetLine = 500
+
+func shortLine(l string) string {
+	if len(l) <= maxSnippetLine {
+		return l
+	}
+	cut := maxSnippetLine
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return l[:cut] + " ..."
 }
 
 // maskLine keeps a YAML line up to the key's separator (":" or "=") after

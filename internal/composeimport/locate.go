@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/paths"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/hashicorp/hcl/v2"
 	yaml "go.yaml.in/yaml/v4"
 )
@@ -27,11 +30,20 @@ type source struct {
 	abs  string
 	src  []byte
 	root *yaml.Node // the document's top mapping; nil for an empty file
+
+	// How compose reads the paths this file names: the variables it
+	// interpolates them with and the directory relative ones start from.
+	env      map[string]string
+	workDir  string
+	followed bool
+
+	lineStarts []int // byte offset of each line, built on first use
 }
 
 type locator struct {
 	files []*source // the -f files, in order
 	byAbs map[string]*source
+	rules fileRules
 }
 
 // step selects a child of a YAML node: a mapping key or a sequence item.
@@ -125,15 +137,39 @@ func item(match func(*yaml.Node) bool) step {
 	}
 }
 
+// fileRules says which files the locator may read besides the -f files
+// themselves, and how it interpolates the paths it follows.
+type fileRules struct {
+	root     *projectRoot      // the project directory; nil: nothing is refused (tests)
+	env      map[string]string // interpolation variables of the -f files
+	explicit bool              // the -f files were named by the user, not discovered
+}
+
 // newLocator reads and parses the compose files. A YAML syntax error comes
-// back as a diagnostic with the file, line and column of the problem.
-func newLocator(paths []string) (*locator, hcl.Diagnostics) {
-	l := &locator{byAbs: map[string]*source{}}
+// back as a diagnostic with the file, line and column of the problem; a
+// file the project may not make the import read (see files.go) as an
+// error at the line that names it.
+func newLocator(files []string, rules fileRules) (*locator, hcl.Diagnostics) {
+	l := &locator{byAbs: map[string]*source{}, rules: rules}
 	var diags hcl.Diagnostics
-	for _, p := range paths {
-		s, d := l.read(p, p)
+	for _, p := range files {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			abs = p
+		}
+		if !rules.explicit && rules.root != nil {
+			// Found by discovery: the project's own files, which may be
+			// symlinks out of it.
+			if f := rules.root.check(abs, false); f != nil {
+				diags = append(diags, f.diag("The compose file", p, fileRange(p)))
+				continue
+			}
+		}
+		s, d := l.read(abs, p, nil, "The compose file")
 		diags = append(diags, d...)
 		if s != nil {
+			s.env = rules.env
+			s.workDir = l.workDir()
 			l.files = append(l.files, s)
 		}
 	}
@@ -141,73 +177,270 @@ func newLocator(paths []string) (*locator, hcl.Diagnostics) {
 		return l, diags
 	}
 	// Files reached through `extends: {file: ...}` and `include` are read
-	// too, so that their syntax errors and warnings point into them.
+	// too, so that their syntax errors and warnings point into them, and
+	// so that none of them is outside the project or anything but a
+	// regular file before the compose library opens it.
 	for i := 0; i < len(l.files); i++ {
-		diags = append(diags, l.follow(l.files[i])...)
+		diags = append(diags, l.follow(l.files[i], 0)...)
 	}
 	return l, diags
 }
 
-// follow reads the files a compose file extends or includes.
-func (l *locator) follow(s *source) hcl.Diagnostics {
+// workDir is the directory compose resolves the -f files' relative paths
+// against.
+func (l *locator) workDir() string {
+	if l.rules.root != nil {
+		return l.rules.root.dir
+	}
+	if len(l.files) > 0 {
+		return filepath.Dir(l.files[0].abs)
+	}
+	return "."
+}
+
+// fileRef is a path a compose file names for the compose library to read.
+type fileRef struct {
+	node *yaml.Node
+	what string // how the error names it: "include", "extends file", ...
+	dir  bool   // a directory (include project_directory)
+}
+
+// maxFollow bounds how deep include and extends chains are followed; the
+// compose library reports cycles itself.
+const maxFollow = 32
+
+// follow checks and reads the files a compose file extends or includes,
+// with the paths interpolated and resolved as the compose library does:
+// include paths, env files and project directories against the file's
+// working directory, extends files likewise; the file's own directory is
+// tried too, and every candidate that exists must be allowed.
+func (l *locator) follow(s *source, depth int) hcl.Diagnostics {
+	if s.followed || s.root == nil || depth > maxFollow {
+		return nil
+	}
+	s.followed = true
 	var diags hcl.Diagnostics
-	var refs []string
 	_, services := key("services")(s.root)
 	if services != nil && services.Kind == yaml.MappingNode {
 		for i := 1; i < len(services.Content); i += 2 {
 			_, ext := key("extends")(services.Content[i])
 			if _, f := key("file")(ext); f != nil && f.Kind == yaml.ScalarNode {
-				refs = append(refs, f.Value)
-			}
-		}
-	}
-	if _, inc := key("include")(s.root); inc != nil && inc.Kind == yaml.SequenceNode {
-		for _, it := range inc.Content {
-			switch it.Kind {
-			case yaml.ScalarNode:
-				refs = append(refs, it.Value)
-			case yaml.MappingNode:
-				_, p := key("path")(it)
-				if p != nil && p.Kind == yaml.ScalarNode {
-					refs = append(refs, p.Value)
-				} else if p != nil && p.Kind == yaml.SequenceNode {
-					for _, pp := range p.Content {
-						refs = append(refs, pp.Value)
-					}
+				path, d := l.allowed(s, fileRef{node: f, what: "The extends file"})
+				diags = append(diags, d...)
+				if path == "" {
+					continue
+				}
+				ns, d := l.readRef(s, f.Value, path)
+				diags = append(diags, d...)
+				if ns != nil && !ns.followed {
+					ns.env, ns.workDir = s.env, filepath.Dir(ns.abs)
+					diags = append(diags, l.follow(ns, depth+1)...)
 				}
 			}
 		}
 	}
-	for _, r := range refs {
-		if strings.Contains(r, "$") || strings.Contains(r, "://") {
-			continue // interpolated or remote: the compose library reports it
-		}
-		abs := r
-		if !filepath.IsAbs(r) {
-			abs = filepath.Join(filepath.Dir(s.abs), r)
-		}
-		if _, ok := l.byAbs[filepath.Clean(abs)]; ok {
+	_, inc := key("include")(s.root)
+	if inc == nil || inc.Kind != yaml.SequenceNode {
+		return diags
+	}
+	for _, it := range inc.Content {
+		it = deref(it)
+		if it == nil {
 			continue
 		}
-		shown := r
-		if !filepath.IsAbs(r) {
-			shown = filepath.Join(filepath.Dir(s.name), r)
+		var paths, envFiles []*yaml.Node
+		var projectDir *yaml.Node
+		switch it.Kind {
+		case yaml.ScalarNode:
+			paths = []*yaml.Node{it}
+		case yaml.MappingNode:
+			_, p := key("path")(it)
+			paths = scalars(p)
+			_, e := key("env_file")(it)
+			envFiles = scalars(e)
+			if _, pd := key("project_directory")(it); pd != nil && pd.Kind == yaml.ScalarNode {
+				projectDir = pd
+			}
 		}
-		ns, d := l.read(abs, shown)
-		diags = append(diags, d...)
-		if ns != nil {
-			diags = append(diags, l.follow(ns)...)
+		var files []string
+		var sub []*source
+		failed := false
+		for _, p := range paths {
+			path, d := l.allowed(s, fileRef{node: p, what: "The included file"})
+			diags = append(diags, d...)
+			if path == "" {
+				failed = failed || d.HasErrors()
+				continue
+			}
+			files = append(files, path)
+			ns, d := l.readRef(s, p.Value, path)
+			diags = append(diags, d...)
+			if ns != nil && !ns.followed {
+				sub = append(sub, ns)
+			}
+		}
+		// The included project's directory and its env files, which the
+		// compose library reads for the included files' interpolation.
+		workDir := ""
+		if len(files) > 0 {
+			workDir = filepath.Dir(files[0])
+		}
+		if projectDir != nil {
+			path, d := l.allowed(s, fileRef{node: projectDir, what: "The include project_directory", dir: true})
+			diags = append(diags, d...)
+			failed = failed || d.HasErrors()
+			if path != "" {
+				workDir = path
+			}
+		}
+		var envPaths []string
+		for _, e := range envFiles {
+			if l.interpolate(s, e.Value) == "/dev/null" {
+				continue // the compose library skips it
+			}
+			path, d := l.allowed(s, fileRef{node: e, what: "The include env_file"})
+			diags = append(diags, d...)
+			failed = failed || d.HasErrors()
+			if path != "" {
+				envPaths = append(envPaths, path)
+			}
+		}
+		if len(envFiles) == 0 && workDir != "" {
+			dotEnv := filepath.Join(workDir, ".env")
+			if _, err := os.Lstat(dotEnv); err == nil && l.rules.root != nil {
+				if f := l.rules.root.check(dotEnv, false); f != nil {
+					diags = append(diags, f.diag("The included project's .env file", dotEnv, nodeRange(s, it)))
+					failed = true
+				} else {
+					envPaths = append(envPaths, dotEnv)
+				}
+			}
+		}
+		if failed {
+			continue
+		}
+		env := s.env
+		if len(envPaths) > 0 {
+			if more, err := dotenv.GetEnvFromFile(s.env, envPaths); err == nil {
+				env = map[string]string{}
+				for k, v := range s.env {
+					env[k] = v
+				}
+				for k, v := range more {
+					env[k] = v
+				}
+			}
+		}
+		for _, ns := range sub {
+			if !ns.followed {
+				ns.env, ns.workDir = env, workDir
+				diags = append(diags, l.follow(ns, depth+1)...)
+			}
 		}
 	}
 	return diags
 }
 
+// scalars lists a scalar or the scalar items of a sequence.
+func scalars(n *yaml.Node) []*yaml.Node {
+	n = deref(n)
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		return []*yaml.Node{n}
+	case n.Kind == yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, it := range n.Content {
+			if it = deref(it); it != nil && it.Kind == yaml.ScalarNode {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// interpolate fills in ${VAR} in a path as the compose library would;
+// a path it cannot fill in is returned as written (the library then
+// fails on it before reading anything).
+func (l *locator) interpolate(s *source, raw string) string {
+	if !strings.Contains(raw, "$") {
+		return raw
+	}
+	v, err := template.Substitute(raw, func(k string) (string, bool) {
+		v, ok := s.env[k]
+		return v, ok
+	})
+	if err != nil {
+		return raw
+	}
+	return v
+}
+
+// allowed resolves a path a file names and checks every place the compose
+// library could take it from; it returns the first candidate, or "" when
+// one of them is refused (the diagnostic says why, at the node).
+func (l *locator) allowed(s *source, r fileRef) (string, hcl.Diagnostics) {
+	v := paths.ExpandUser(l.interpolate(s, r.node.Value))
+	if v == "" {
+		return "", nil
+	}
+	var cands []string
+	if filepath.IsAbs(v) {
+		cands = []string{filepath.Clean(v)}
+	} else {
+		for _, base := range []string{s.workDir, filepath.Dir(s.abs)} {
+			if base == "" {
+				continue
+			}
+			if c := filepath.Join(base, v); !containsStr(cands, c) {
+				cands = append(cands, c)
+			}
+		}
+	}
+	if l.rules.root == nil {
+		return cands[0], nil
+	}
+	for i, c := range cands {
+		if i > 0 {
+			if _, err := os.Lstat(c); err != nil {
+				continue // only a candidate that exists could be read
+			}
+		}
+		if f := l.rules.root.check(c, r.dir); f != nil {
+			return "", hcl.Diagnostics{f.diag(r.what, r.node.Value, nodeRange(s, r.node))}
+		}
+	}
+	return cands[0], nil
+}
+
+// readRef reads a file an include or extends names: at the path relative
+// to the naming file if it is there (where the locator looks it up), else
+// at the compose library's.
+func (l *locator) readRef(s *source, raw, path string) (*source, hcl.Diagnostics) {
+	shown := raw
+	abs := path
+	if !filepath.IsAbs(raw) {
+		near := filepath.Join(filepath.Dir(s.abs), raw)
+		if _, err := os.Stat(near); err == nil && (l.rules.root == nil || l.rules.root.check(near, false) == nil) {
+			abs = near
+		}
+		shown = filepath.Join(filepath.Dir(s.name), raw)
+	}
+	if prev, ok := l.byAbs[filepath.Clean(abs)]; ok {
+		return prev, nil
+	}
+	return l.read(abs, shown, nil, "The file")
+}
+
 // read loads and parses one file once, keyed by its absolute path; shown
-// is the name diagnostics use.
-func (l *locator) read(path, shown string) (*source, hcl.Diagnostics) {
+// is the name diagnostics use. Only a regular file is read, without
+// blocking on it.
+func (l *locator) read(path, shown string, subject *hcl.Range, what string) (*source, hcl.Diagnostics) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file", fmt.Sprintf("%s: %v.", shown, err), nil)}
+		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file", fmt.Sprintf("%s: %v.", printable(shown), err), subject)}
 	}
 	if s, ok := l.byAbs[abs]; ok {
 		return s, nil
@@ -216,17 +449,20 @@ func (l *locator) read(path, shown string) (*source, hcl.Diagnostics) {
 	switch {
 	case err != nil:
 		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file",
-			fmt.Sprintf("%s: %s. Pass the path of a compose file (compose.yaml, docker-compose.yml, ...).", shown, errText(err)), nil)}
+			fmt.Sprintf("%s: %s. Pass the path of a compose file (compose.yaml, docker-compose.yml, ...).", printable(shown), errText(err)), subject)}
 	case info.IsDir():
 		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file",
-			fmt.Sprintf("%s is a directory; pass the compose file inside it.", shown), nil)}
-	case info.Size() > maxComposeFile:
+			fmt.Sprintf("%s is a directory; pass the compose file inside it.", printable(shown)), subject)}
+	case info.Mode().IsRegular() && info.Size() > maxComposeFile:
 		return nil, hcl.Diagnostics{errorDiag("Compose file too large",
-			fmt.Sprintf("%s is larger than the %d KiB limit.", shown, maxComposeFile>>10), nil)}
+			fmt.Sprintf("%s is larger than the %d KiB limit.", printable(shown), maxComposeFile>>10), orFile(subject, shown))}
 	}
-	src, err := os.ReadFile(abs)
+	src, f, err := readRegular(abs)
+	if f != nil {
+		return nil, hcl.Diagnostics{f.diag(what, shown, orFile(subject, shown))}
+	}
 	if err != nil {
-		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file", fmt.Sprintf("%s: %s.", shown, errText(err)), nil)}
+		return nil, hcl.Diagnostics{errorDiag("Cannot read compose file", fmt.Sprintf("%s: %s.", printable(shown), errText(err)), subject)}
 	}
 	s := &source{name: shown, abs: abs, src: src}
 	l.byAbs[abs] = s
@@ -234,8 +470,110 @@ func (l *locator) read(path, shown string) (*source, hcl.Diagnostics) {
 	if d != nil {
 		return s, hcl.Diagnostics{d}
 	}
+	if d := checkShape(s, root); d != nil {
+		return s, hcl.Diagnostics{d}
+	}
+	if d := checkPortRanges(s, root); d != nil {
+		return s, hcl.Diagnostics{d}
+	}
 	s.root = root
 	return s, nil
+}
+
+// Bounds on a compose file's shape, far above what real files use: the
+// compose library's path matching is quadratic in the nesting depth, and
+// every warning looks its key up in its mapping.
+const (
+	maxDepth   = 64
+	maxEntries = 5000
+	maxNodes   = 100000
+)
+
+// checkPortRanges refuses, before the compose library expands them into
+// one entry each, port ranges larger than a service may have (maxPorts).
+func checkPortRanges(s *source, root *yaml.Node) *hcl.Diagnostic {
+	_, services := key("services")(root)
+	if services == nil || services.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(services.Content); i += 2 {
+		at, ports := key("ports")(services.Content[i+1])
+		n := 0
+		for _, p := range scalars(ports) {
+			n += portCount(p.Value)
+		}
+		if ports != nil && ports.Kind == yaml.SequenceNode {
+			for _, it := range ports.Content {
+				if _, pub := key("published")(it); pub != nil && pub.Kind == yaml.ScalarNode {
+					n += portCount(pub.Value)
+				}
+			}
+		}
+		if n > maxPorts {
+			return errorDiag("Too many ports",
+				fmt.Sprintf("Service %q publishes %d ports (a range counts each port); a stackctl service has one mesh port and at most a few others, so the import takes at most %d. List only the ports the service listens on.", services.Content[i].Value, n, maxPorts),
+				nodeRange(s, at))
+		}
+	}
+	return nil
+}
+
+// portCount is how many ports a ports entry ("8000-8010:8000-8010/tcp")
+// stands for.
+func portCount(v string) int {
+	v, _, _ = strings.Cut(v, "/")
+	n := 1
+	for _, part := range strings.Split(v, ":") {
+		lo, hi, ok := strings.Cut(part, "-")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if ok && errA == nil && errB == nil && b >= a {
+			n = max(n, b-a+1)
+		}
+	}
+	return n
+}
+
+// checkShape refuses a YAML tree deeper, wider or larger than the bounds,
+// at the node that crosses one. Aliases are not followed: the compose
+// library bounds their expansion itself.
+func checkShape(s *source, root *yaml.Node) *hcl.Diagnostic {
+	nodes := 0
+	var walk func(n *yaml.Node, depth int) *hcl.Diagnostic
+	walk = func(n *yaml.Node, depth int) *hcl.Diagnostic {
+		nodes++
+		switch {
+		case nodes > maxNodes:
+			return errorDiag("Compose file too large", fmt.Sprintf("%s has more than %d YAML nodes; real compose files have a few thousand. Split it, or remove what is generated.", printable(s.name), maxNodes), nodeRange(s, n))
+		case depth > maxDepth:
+			return errorDiag("Nesting too deep", fmt.Sprintf("Values nest more than %d levels deep here; compose files need a handful. Flatten the value.", maxDepth), nodeRange(s, n))
+		case (n.Kind == yaml.MappingNode && len(n.Content) > 2*maxEntries) || (n.Kind == yaml.SequenceNode && len(n.Content) > maxEntries):
+			return errorDiag("Too many entries", fmt.Sprintf("This holds more than %d entries; compose files need far fewer (a service's environment, a few dozen). Move the data out of the compose file.", maxEntries), nodeRange(s, n))
+		}
+		for _, c := range n.Content {
+			if d := walk(c, depth+1); d != nil {
+				return d
+			}
+		}
+		return nil
+	}
+	if root == nil {
+		return nil
+	}
+	return walk(root, 0)
+}
+
+// fileRange names a file as a whole (its first line), for errors about a
+// file no line of another names.
+func fileRange(name string) *hcl.Range {
+	return &hcl.Range{Filename: name, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+}
+
+func orFile(r *hcl.Range, name string) *hcl.Range {
+	if r != nil {
+		return r
+	}
+	return fileRange(name)
 }
 
 // sentenceBody capitalises nothing and drops a final period.
@@ -354,7 +692,24 @@ func nodeRange(s *source, n *yaml.Node) *hcl.Range {
 	if n.Kind == yaml.ScalarNode && !strings.Contains(n.Value, "\n") && n.Style == 0 {
 		length = max(len(n.Value), 1)
 	}
-	return pointRange(s.name, s.src, n.Line, n.Column, length)
+	if s.lineStarts == nil {
+		s.lineStarts = []int{0}
+		for i, b := range s.src {
+			if b == '\n' {
+				s.lineStarts = append(s.lineStarts, i+1)
+			}
+		}
+	}
+	off := len(s.src)
+	if n.Line >= 1 && n.Line <= len(s.lineStarts) {
+		off = s.lineStarts[n.Line-1]
+	}
+	off = min(off+n.Column-1, len(s.src))
+	return &hcl.Range{
+		Filename: s.name,
+		Start:    hcl.Pos{Line: n.Line, Column: n.Column, Byte: off},
+		End:      hcl.Pos{Line: n.Line, Column: n.Column + length, Byte: off + length},
+	}
 }
 
 // find returns the node at path below the top of one file.
@@ -441,6 +796,20 @@ func (l *locator) top(path ...step) *hcl.Range {
 	for i := len(l.files) - 1; i >= 0; i-- {
 		if at, _ := find(l.files[i].root, path); at != nil {
 			return nodeRange(l.files[i], at)
+		}
+	}
+	return nil
+}
+
+// anyTop locates a top-level path in any file read, the -f files first
+// (secrets and configs may come from an included file).
+func (l *locator) anyTop(path ...step) *hcl.Range {
+	if r := l.top(path...); r != nil {
+		return r
+	}
+	for _, s := range l.allSources() {
+		if at, _ := find(s.root, path); at != nil {
+			return nodeRange(s, at)
 		}
 	}
 	return nil

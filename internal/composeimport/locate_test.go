@@ -49,7 +49,7 @@ func TestLocate(t *testing.T) {
 	main := write("compose.yaml", "services:\n  web:\n    extends:\n      file: base.yaml\n      service: common\n    image: x:1\n")
 	over := write("override.yaml", "services:\n  web:\n    image: x:2\n")
 	_ = base
-	loc, diags := newLocator([]string{main, over})
+	loc, diags := newLocator([]string{main, over}, fileRules{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -84,24 +84,37 @@ func urlHasPassword(value string) bool {
 }
 
 // redactor replaces secret values in text shown to the user.
-type redactor struct{ values []string }
+type redactor struct {
+	values []string
+	repl   *strings.Replacer // built on first use after an add
+}
 
 // add remembers a secret value; very short values are not replaced in
 // free text (they would mangle it) but their source lines are masked.
 func (r *redactor) add(v string) {
 	if len(v) >= 4 {
 		r.values = append(r.values, v)
+		r.repl = nil
 	}
 }
 
 func (r *redactor) redact(s string) string {
-	// Longest first, so a value containing another is replaced whole.
-	vals := append([]string(nil), r.values...)
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		s = strings.ReplaceAll(s, v, "<secret>")
+	if len(r.values) == 0 {
+		return s
 	}
-	return s
+	if r.repl == nil {
+		// Longest first, so a value containing another is replaced whole
+		// (the replacer tries its pairs in order at each position). One
+		// replacer for every line: redacting is linear in the text.
+		vals := append([]string(nil), r.values...)
+		sort.SliceStable(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+		var pairs []string
+		for _, v := range vals {
+			pairs = append(pairs, v, "<secret>")
+		}
+		r.repl = strings.NewReplacer(pairs...)
+	}
+	return r.repl.Replace(s)
 }
 
 // redactEnv hides the values of secret-named variables (from the

@@ -250,9 +250,10 @@ func comment(b *hclwrite.Body, text string) {
 	b.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + oneLine(text) + "\n")}})
 }
 
-// oneLine keeps a comment on its line whatever the text holds.
+// oneLine keeps a comment on its line whatever the text holds, and
+// keeps control characters out of the file (it may well be read with cat).
 func oneLine(s string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	return printable(strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s))
 }
 
 func stringList(v []string) cty.Value {
