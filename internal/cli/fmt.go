@@ -101,7 +101,14 @@ func runFmt(c *ucli.Context) error {
 	return nil
 }
 
+// formatSource rewrites src in canonical style. hclwrite parses with
+// hclsyntax, whose recursion has no limit of its own, so the bytes go
+// through spec's nesting check first even when the caller has not parsed
+// them with spec.
 func formatSource(src []byte, name string) ([]byte, hcl.Diagnostics) {
+	if diags := spec.CheckNesting(name, src); diags.HasErrors() {
+		return nil, diags
+	}
 	f, diags := hclwrite.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags

@@ -316,35 +316,16 @@ func decodeSecret(b *hcl.Block, d *attrs) *Secret {
 	c, diags := b.Body.Content(secretSchema)
 	d.diags = append(d.diags, diags...)
 	a := c.Attributes
+	// The path is checked in validateService, which knows the stack's
+	// name: a stack reads only the secrets under its own prefix.
 	if d.str(a["path"], &s.Path) {
 		s.PathRange = at(a["path"].Expr.Range())
-		if detail := vaultPathProblem(s.Path); detail != "" {
-			d.diags = append(d.diags, invalidValueDiag("Vault secret path", detail, a["path"].Expr.Range()))
-		}
 	}
 	if d.str(a["key"], &s.Key) && !vaultKeyRe.MatchString(s.Key) {
 		d.diags = append(d.diags, invalidValueDiag("Vault secret key",
 			fmt.Sprintf("%q is not a usable key; keys hold letters, digits, '_', '-' and '.'.", s.Key), a["key"].Expr.Range()))
 	}
 	return s
-}
-
-// vaultPathProblem explains what is wrong with a KV v2 path, or returns "".
-func vaultPathProblem(p string) string {
-	switch {
-	case p == "":
-		return "The path is empty; give the secret's path below the KV v2 mount, e.g. \"shop/db\"."
-	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/"):
-		return fmt.Sprintf("%q has a leading or trailing slash; write it as %q.", p, strings.Trim(p, "/"))
-	case strings.HasPrefix(p, "data/") || strings.HasPrefix(p, "metadata/"):
-		return fmt.Sprintf("%q includes the KV v2 API segment; write the logical path %q and stackctl adds data/ where Vault needs it.",
-			p, strings.SplitN(p, "/", 2)[1])
-	case strings.Contains(p, "//") || strings.Contains(p, ".."):
-		return fmt.Sprintf("%q has an empty or \"..\" segment.", p)
-	case !vaultPathRe.MatchString(p):
-		return fmt.Sprintf("%q holds characters Vault paths do not take here; use letters, digits, '_', '-', '.' and '/'.", p)
-	}
-	return ""
 }
 
 var upstreamSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

@@ -31,13 +31,30 @@ func TestCheckNesting(t *testing.T) {
 }
 
 func TestVaultPathProblem(t *testing.T) {
-	for path, wantOK := range map[string]bool{
-		"shop/db": true, "a": true, "team-1/app_2/v.3": true,
-		"": false, "/shop/db": false, "shop/db/": false, "data/shop/db": false,
-		"metadata/x": false, "shop//db": false, "shop/../db": false, "shop db": false, "shop/${x}": false,
+	st := Settings{Name: "shop", VaultMount: "secret"}
+	for path, want := range map[string]string{
+		"shop/db": "", "shop/team-1/app_2/v.3": "", "shop/.hidden": "",
+		"":                "is empty",
+		"/shop/db":        "leading or trailing slash",
+		"shop/db/":        "leading or trailing slash",
+		"data/shop/db":    "API segment",
+		"metadata/x":      "API segment",
+		"secret/shop/db":  "starts with the KV v2 mount",
+		"shop//db":        "segment",
+		"shop/../db":      "segment",
+		"../other":        "segment",
+		"shop/./db":       "segment",
+		"shop db":         "characters",
+		"shop/${x}":       "characters",
+		"shop":            "prefix itself",
+		"other/db":        "outside the stack",
+		"shopping/db":     "outside the stack",
+		"a":               "outside the stack",
+		"team-1/app_2/v3": "outside the stack",
 	} {
-		if got := vaultPathProblem(path) == ""; got != wantOK {
-			t.Errorf("vaultPathProblem(%q) ok=%v, want %v", path, got, wantOK)
+		got, _ := vaultPathProblem(path, st)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("vaultPathProblem(%q) = %q, want %q", path, got, want)
 		}
 	}
 }

@@ -38,6 +38,49 @@ func validPath(p string) bool {
 	return len(p) <= 1024 && pathRe.MatchString(p) && !strings.Contains(p, "//")
 }
 
+// vaultPathProblem explains what is wrong with a secret's KV v2 path, or
+// returns "". The stack's policy grants read on its paths, so a path must
+// lie below the stack's own prefix, "<stack name>/", and be written the
+// one way Vault reads it: relative to the mount, without data/, without
+// empty, "." or ".." segments. candidate is the path the problem suggests
+// instead ("" when there is none).
+func vaultPathProblem(p string, st Settings) (problem, candidate string) {
+	prefix := st.Name + "/"
+	switch {
+	case p == "":
+		return "The path is empty.", ""
+	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/"):
+		return fmt.Sprintf("%q has a leading or trailing slash.", p), strings.Trim(p, "/")
+	case strings.HasPrefix(p, st.VaultMount+"/") && !strings.HasPrefix(p, prefix):
+		return fmt.Sprintf("%q starts with the KV v2 mount %q; paths are relative to it.", p, st.VaultMount),
+			strings.TrimPrefix(strings.TrimPrefix(p, st.VaultMount+"/"), "data/")
+	case strings.HasPrefix(p, "data/") || strings.HasPrefix(p, "metadata/"):
+		api, rest, _ := strings.Cut(p, "/")
+		return fmt.Sprintf("%q includes the KV v2 API segment %q; stackctl adds data/ where Vault needs it.", p, api+"/"), rest
+	case strings.Contains(p, "//") || strings.Contains(p, "..") || p == "." || strings.HasPrefix(p, "./") ||
+		strings.HasSuffix(p, "/.") || strings.Contains(p, "/./"):
+		return fmt.Sprintf("%q has an empty, \".\" or \"..\" segment.", p), ""
+	case !vaultPathRe.MatchString(p):
+		return fmt.Sprintf("%q holds characters Vault paths do not take here; use letters, digits, '_', '-', '.' and '/'.", p), ""
+	case p == st.Name:
+		return fmt.Sprintf("%q is the stack's prefix itself, not a secret below it.", p), ""
+	case !strings.HasPrefix(p, prefix):
+		return fmt.Sprintf("%q is outside the stack's own secrets.", p), ""
+	}
+	return "", ""
+}
+
+// vaultPathExample is the path a fix suggests: candidate when it is itself
+// a valid path of the stack, else <stack>/<service>.
+func vaultPathExample(candidate, service string, st Settings) string {
+	if candidate != "" {
+		if problem, _ := vaultPathProblem(candidate, st); problem == "" {
+			return candidate
+		}
+	}
+	return st.Name + "/" + service
+}
+
 func envNameDetail(name string) string {
 	return fmt.Sprintf("%q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit.", name)
 }
@@ -168,11 +211,10 @@ func validateService(st *Stack, s *Service, names []string) (diags []*Diag) {
 		claim(e.Name, "env", &r)
 	}
 	for _, sec := range s.Secrets {
-		if mount := st.Settings.VaultMount + "/"; strings.HasPrefix(sec.Path, mount) {
-			diags = append(diags, invalidValueDiag("Vault secret path",
-				fmt.Sprintf("%q starts with the KV v2 mount %q; paths are relative to it, so write %q.",
-					sec.Path, st.Settings.VaultMount, strings.TrimPrefix(strings.TrimPrefix(sec.Path, mount), "data/")),
-				sec.PathRange))
+		if sec.PathRange != (Range{}) && dnsLabelRe.MatchString(st.Settings.Name) {
+			if problem, candidate := vaultPathProblem(sec.Path, st.Settings); problem != "" {
+				diags = append(diags, vaultPathDiag(problem, st.Settings, vaultPathExample(candidate, s.Name, st.Settings), sec.PathRange))
+			}
 		}
 		r := sec.DeclRange
 		claim(sec.Env, fmt.Sprintf("secret %q", sec.Env), &r)

@@ -53,15 +53,23 @@ func decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostics) {
 			v.Type = ty
 		}
 	}
+	// description and sensitive are evaluated as literals, under the same
+	// size bound as every expression.
+	literal := func(e hcl.Expression) (cty.Value, hcl.Diagnostics) {
+		if g := growthDiag(e, newBoundScope(nil)); g != nil {
+			return cty.NilVal, hcl.Diagnostics{g}
+		}
+		return e.Value(nil)
+	}
 	if a, ok := content.Attributes["description"]; ok {
-		val, d := a.Expr.Value(nil)
+		val, d := literal(a.Expr)
 		diags = append(diags, d...)
 		if !d.HasErrors() && val.Type() == cty.String && val.IsKnown() && !val.IsNull() {
 			v.Description = val.AsString()
 		}
 	}
 	if a, ok := content.Attributes["sensitive"]; ok {
-		val, d := a.Expr.Value(nil)
+		val, d := literal(a.Expr)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			if val.Type() != cty.Bool || val.IsNull() {
@@ -72,13 +80,7 @@ func decodeVariable(block *hcl.Block) (*variableDecl, hcl.Diagnostics) {
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
-		var val cty.Value
-		var d hcl.Diagnostics
-		if g := growthDiag(a.Expr, newBoundScope(nil)); g != nil {
-			d = hcl.Diagnostics{g}
-		} else {
-			val, d = a.Expr.Value(nil)
-		}
+		val, d := literal(a.Expr)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			conv, err := convert.Convert(val, v.Type)
@@ -164,10 +166,22 @@ func parseRawValue(d *variableDecl, raw, source string) (cty.Value, hcl.Diagnost
 	if d.Type == cty.String {
 		return cty.StringVal(raw), nil
 	}
+	// The same limits as a file's expressions: nesting before the parser,
+	// for expressions and the size bound before evaluation. Their
+	// diagnostics are located in the value, under the name of its source.
+	if n := checkNesting(source, []byte(raw)); n != nil {
+		return cty.NilVal, hcl.Diagnostics{n}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cty.NilVal, hcl.Diagnostics{errorDiag("Invalid value for variable",
 			fmt.Sprintf("The value given by %s for %q is not a valid expression: %s.", source, d.Name, diags[0].Summary), nil)}
+	}
+	if n := forNesting(expr); n != nil {
+		return cty.NilVal, hcl.Diagnostics{n}
+	}
+	if g := growthDiag(expr, newBoundScope(nil)); g != nil {
+		return cty.NilVal, hcl.Diagnostics{g}
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
