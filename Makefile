@@ -32,6 +32,7 @@ fuzz: ## Short runs of every fuzz target (FUZZTIME executions each)
 	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/cli
 	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZIMPORT) -fuzzminimizetime $(FUZZMIN) ./internal/composeimport
 	$(GO) test -run '^$$' -fuzz '^FuzzExprBound$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/spec
+	$(GO) test -run '^$$' -fuzz '^FuzzNesting$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/spec
 	$(GO) test -run '^$$' -fuzz '^FuzzHCLText$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
 	$(GO) test -run '^$$' -fuzz '^FuzzIndentJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render
 	$(GO) test -run '^$$' -fuzz '^FuzzASCIIIdent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./internal/render

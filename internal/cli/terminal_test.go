@@ -4,8 +4,8 @@ package cli
 
 import (
 	"bytes"
-	"io"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
