@@ -5,7 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/stackctl/stackctl/internal/termtext"
 )
 
 // WriteReport says on w what an import wrote into dir and what to do next:
@@ -37,34 +38,7 @@ func (r *Result) WriteReport(w io.Writer, dir string, warnings int) {
 // pastes, an ESC a terminal escape sequence), bidirectional overrides and
 // other invisible characters and bytes that are not UTF-8 are written as
 // \xNN or \uNNNN escapes.
-func printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || !visible(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case visible(r):
-			b.WriteString(s[:size])
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		s = s[size:]
-	}
-	return b.String()
-}
+func printable(s string) string { return termtext.Escape(s, visible) }
 
 // visible: printed as it is (graphic characters and the plain space).
 func visible(r rune) bool {

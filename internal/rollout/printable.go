@@ -1,10 +1,9 @@
 package rollout
 
 import (
-	"fmt"
-	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/stackctl/stackctl/internal/termtext"
 )
 
 // Printable makes text from the cluster safe to show on a terminal: a
@@ -21,45 +20,8 @@ import (
 // use it wherever they go; JSON fields that hold the cluster's own strings
 // keep them exact (JSON's escaping makes them safe).
 func Printable[T ~string | ~[]byte](text T) string {
-	s := string(text)
-	if isPrintable(s) {
-		return s
-	}
-	var out strings.Builder
-	out.Grow(len(s) + 16)
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&out, `\x%02x`, s[0])
-		case keep(r):
-			out.WriteString(s[:size])
-		case r < 0x80:
-			fmt.Fprintf(&out, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&out, `\u%04x`, r)
-		}
-		s = s[size:]
-	}
-	return out.String()
+	return termtext.Escape(string(text), keep)
 }
 
 // keep: a tab, or a character that shows as itself.
 func keep(r rune) bool { return r == '\t' || unicode.IsGraphic(r) }
-
-func isPrintable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 {
-			// Decode the rest rune by rune.
-			for _, r := range s[i:] {
-				if r == utf8.RuneError || !keep(r) {
-					return false
-				}
-			}
-			return true
-		} else if c != '\t' && (c < 0x20 || c == 0x7f) {
-			return false
-		}
-	}
-	return true
-}
