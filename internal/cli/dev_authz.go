@@ -5,14 +5,13 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/stackctl/stackctl/internal/devstack"
 	"github.com/stackctl/stackctl/internal/dockerauthz"
 )
 
 // devDockerAuthzCommand serves the Docker engine's authorization plugin
-// (internal/dockerauthz). `dev up` and `dev install` start it before the
-// engine they start; an operator runs it beside an engine of their own
-// (docs/security.md).
+// (internal/dockerauthz), as cmd/stackctl-docker-authz does, for an
+// operator who runs it beside an engine of their own (docs/security.md);
+// `dev up` starts that smaller program.
 func devDockerAuthzCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "docker-authz",
@@ -33,7 +32,7 @@ capabilities, devices, host paths or volumes. See docs/security.md.`,
 			ctx, cancel := signalContext(c)
 			defer cancel()
 			if f := c.String("engine-pidfile"); f != "" {
-				go devstack.WatchEngine(ctx, f, cancel)
+				go dockerauthz.WatchEngine(ctx, f, cancel)
 			}
 			return dockerauthz.Serve(ctx, c.String("socket"), c.String("docker-socket"), os.Stderr)
 		},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -35,15 +36,15 @@ func startAuthzPlugin(ctx context.Context, stateDir string, out io.Writer) error
 		}
 		_ = Proc{PID: pid}.Stop(syscall.SIGTERM, 5*time.Second)
 	}
-	self, err := os.Executable()
+	bin, err := buildAuthzPlugin(ctx, stateDir)
 	if err != nil {
-		return fmt.Errorf("docker authorization plugin: %w", err)
+		return err
 	}
 	logPath := filepath.Join(stateDir, "logs", dockerauthz.Name+".log")
 	fmt.Fprintf(out, "starting the engine's authorization plugin %s (log: %s)\n", dockerauthz.Name, logPath)
-	pid, err := startDaemon(self, []string{"dev", "docker-authz",
-		"--socket", dockerauthz.SocketPath, "--docker-socket", dockerSock,
-		"--engine-pidfile", filepath.Join(stateDir, "dockerd.pid")}, nil, logPath, stateDir)
+	pid, err := startDaemon(bin, []string{
+		"-socket", dockerauthz.SocketPath, "-docker-socket", dockerSock,
+		"-engine-pidfile", filepath.Join(stateDir, "dockerd.pid")}, nil, logPath, stateDir)
 	if err != nil {
 		return err
 	}
@@ -92,23 +93,23 @@ func engineGuarded(ctx context.Context) (bool, error) {
 	return slices.Contains(plugins, dockerauthz.Name), nil
 }
 
-// WatchEngine ends the plugin when the engine recorded in pidFile is gone
-// (after it appeared): the plugin serves one engine's lifetime.
-func WatchEngine(ctx context.Context, pidFile string, stop func()) {
-	seen := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-		pid := readPID(pidFile)
-		switch {
-		case pid > 0 && processAlive(pid):
-			seen = true
-		case seen:
-			stop()
-			return
-		}
+// buildAuthzPlugin builds cmd/stackctl-docker-authz from the checkout into
+// the stack's bin directory (seconds with Go's build cache): the plugin
+// must be that program whatever binary runs `dev up`.
+func buildAuthzPlugin(ctx context.Context, stateDir string) (string, error) {
+	repo, err := FindRepo()
+	if err != nil {
+		return "", fmt.Errorf("the engine's authorization plugin is built from the stackctl checkout: %w", err)
 	}
+	bin := filepath.Join(stateDir, "bin", "stackctl-docker-authz")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/stackctl-docker-authz")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the engine's authorization plugin: %v\n%s", err, b)
+	}
+	return bin, nil
 }
