@@ -232,6 +232,15 @@ func failedDeployment(ctx context.Context, cl *cluster.Cluster, t Target, res Re
 func hopelessRollout(ctx context.Context, cl *cluster.Cluster, t Target, res Result, d *nomad.Deployment, checks *checkTracker, in *inspector) Result {
 	dctx, cancel := cluster.Diagnostic(ctx)
 	defer cancel()
+	// Nomad may have failed the deployment (and reverted) between the
+	// watch's last read and the inspector's verdict: its own word, with
+	// the version it went back to, says more than ours.
+	if fresh, _, err := cl.Nomad.Deployment(dctx, t.Namespace, res.DeploymentID, 0); err == nil && fresh != nil {
+		d = fresh
+		if d.Status == "failed" {
+			return failedDeployment(ctx, cl, t, res, d, checks, in)
+		}
+	}
 	in.mu.Lock()
 	groups := in.hopeless
 	in.mu.Unlock()
@@ -239,9 +248,6 @@ func hopelessRollout(ctx context.Context, cl *cluster.Cluster, t Target, res Res
 	res.Description = fmt.Sprintf("stopped watching early: no allocation of group %s can become healthy, every one failed", strings.Join(groups, ", "))
 	res.Reasons = append(res.Reasons, in.reasons()...)
 	res.Reasons = append(res.Reasons, checks.failing()...)
-	if d == nil {
-		d, _, _ = cl.Nomad.Deployment(dctx, t.Namespace, res.DeploymentID, 0)
-	}
 	res.Aftermath = aftermath(dctx, cl, t, d)
 	return res
 }
