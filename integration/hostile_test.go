@@ -60,7 +60,7 @@ func testHostileDeployer(t *testing.T) {
 
 	// Nomad accepts these jobs (its docker driver has no switch for most of
 	// them) and the container is refused when the task starts.
-	pauseOf := otherAllocPause(t)
+	pauseOf := victimPause(t, nc)
 	for _, tc := range []struct {
 		name      string
 		config    map[string]any
@@ -178,18 +178,42 @@ func taskFailure(t *testing.T, nc *nomad.Client, id string) string {
 	return msg
 }
 
-// otherAllocPause names the pause container of a running allocation that
-// is not the hostile job's (the example's or the probe stack's).
-func otherAllocPause(t *testing.T) string {
+// victimPause runs another allocation in bridge mode (the victim whose
+// network namespace a hostile task would join) and returns its pause
+// container's ID; the job is purged when the phase ends.
+func victimPause(t *testing.T, nc *nomad.Client) string {
 	t.Helper()
-	b, err := exec.Command("docker", "ps", "--filter", "label="+devstack.AllocLabel, "--filter", "ancestor="+devstack.PauseImage.Tag, "--format", "{{.ID}}").Output()
-	out := string(b)
-	if err != nil {
-		t.Fatalf("docker ps: %v", err)
+	const id = "hostile-victim"
+	job := hostileJob(id, "default", "docker", map[string]any{"image": "stackctl-demo:1.0.0", "force_pull": false})
+	job.Type = ptrTo("service")
+	job.TaskGroups[0].Networks = []*nomad.NetworkResource{{Mode: "bridge"}}
+	job.TaskGroups[0].RestartPolicy = nil
+	job.TaskGroups[0].ReschedulePolicy = nil
+	if _, _, err := nc.Jobs().Register(job, nil); err != nil {
+		t.Fatalf("register the victim: %v", err)
 	}
-	ids := strings.Fields(out)
-	if len(ids) == 0 {
-		t.Fatal("no allocation's pause container runs: the phase needs the probe stack of the boundaries phase")
-	}
-	return ids[0]
+	t.Cleanup(func() { stack.Nomad.Jobs().Deregister(id, true, nil) })
+	var pause string
+	eventually(t, 90*time.Second, "the victim's pause container", func() error {
+		allocs, _, err := nc.Jobs().Allocations(id, false, nil)
+		if err != nil {
+			return err
+		}
+		for _, a := range allocs {
+			if a.ClientStatus != "running" {
+				continue
+			}
+			b, err := exec.Command("docker", "ps", "-q", "--filter", "label="+devstack.AllocLabel+"="+a.ID,
+				"--filter", "ancestor="+devstack.PauseImage.Tag).Output()
+			if err != nil {
+				return err
+			}
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				pause = f[0]
+				return nil
+			}
+		}
+		return fmt.Errorf("no running allocation with a pause container yet")
+	})
+	return pause
 }
