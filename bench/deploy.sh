@@ -35,7 +35,7 @@ now() { date +%s.%N; }
 # in_mesh: Consul offers the service's passing Connect instances.
 in_mesh() {
   for _ in $(seq 600); do
-    n=$(curl -sf "$CONSUL_HTTP_ADDR/v1/health/connect/$svc?passing" | { grep -o '"Kind": *"connect-proxy"' || true; } | wc -l)
+    n=$(curl -sf -H "X-Consul-Token: $CONSUL_HTTP_TOKEN" "$CONSUL_HTTP_ADDR/v1/health/connect/$svc?passing" | { grep -o '"Kind": *"connect-proxy"' || true; } | wc -l)
     [ "$n" -ge 1 ] && return 0
     sleep 0.1
   done
